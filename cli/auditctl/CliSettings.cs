@@ -1,0 +1,32 @@
+using AuditPipeline.Core.Kafka;
+using Microsoft.Extensions.Configuration;
+using Npgsql;
+
+namespace AuditPipeline.Cli;
+
+/// <summary>
+/// Settings come from the environment, the same keys the services use
+/// (Store__ConnectionString, Store__AdminConnectionString, Kafka__BootstrapFile, ...);
+/// infra/up writes them to .local/stack.env.
+/// </summary>
+internal static class CliSettings
+{
+    private static readonly IConfiguration Configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+
+    public static NpgsqlDataSource AppDataSource(string? overrideConnection = null) =>
+        NpgsqlDataSource.Create(overrideConnection ?? Required("Store:ConnectionString"));
+
+    public static NpgsqlDataSource AdminDataSource(string? overrideConnection = null) =>
+        NpgsqlDataSource.Create(overrideConnection ?? Configuration["Store:AdminConnectionString"] ?? Required("Store:ConnectionString"));
+
+    public static string KafkaBootstrap()
+    {
+        var kafka = new KafkaOptions();
+        Configuration.GetSection(KafkaOptions.Section).Bind(kafka);
+        return kafka.ResolveBootstrapServers();
+    }
+
+    private static string Required(string key) =>
+        Configuration[key] ?? throw new InvalidOperationException(
+            $"{key} is not set (environment variable {key.Replace(":", "__", StringComparison.Ordinal)}; `source .local/stack.env` after infra/up).");
+}

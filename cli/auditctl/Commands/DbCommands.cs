@@ -1,0 +1,21 @@
+using System.CommandLine;
+using AuditPipeline.Core.Store;
+
+namespace AuditPipeline.Cli.Commands;
+
+internal static class DbCommands
+{
+    public static Command Create()
+    {
+        var connection = new Option<string?>("--connection") { Description = "Owner connection string (default: Store__AdminConnectionString)" };
+        var migrate = new Command("migrate", "Apply the event store's versioned SQL migrations (idempotent)") { connection };
+        migrate.SetAction(async (parse, ct) =>
+        {
+            await using var dataSource = CliSettings.AdminDataSource(parse.GetValue(connection));
+            var applied = await new SchemaMigrator(dataSource).MigrateAsync(ct);
+            Console.WriteLine(applied.Count == 0 ? "schema is up to date" : $"applied: {string.Join(", ", applied)}");
+            return 0;
+        });
+        return new Command("db", "Event store schema") { migrate };
+    }
+}

@@ -1,0 +1,12 @@
+using System.CommandLine;
+using AuditPipeline.Cli.Commands;
+
+var root = new RootCommand("auditctl: operate AuditPipeline (schema, verification, sample and simulated agents)")
+{
+    DbCommands.Create(),
+    VerifyCommand.Create(),
+    EmitCommands.CreateEmit(),
+    EmitCommands.CreateSimulate(),
+    StoreCommands.Create(),
+};
+return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+
+namespace AuditPipeline.Core.Contract;
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(AgentActionOccurred))]
+internal sealed partial class ContractJsonContext : JsonSerializerContext;
+
+/// <summary>
+/// The one place that reads and writes the event contract's JSON. Writing produces the
+/// canonical form that is stored and hashed (docs/event-contract.md, "Canonical form"):
+/// compact UTF-8, members in schema order, nulls omitted, timestamps as UTC with exactly six
+/// fractional digits, decimals without trailing zeros, only the escapes JSON requires.
+/// </summary>
+public static class ContractJson
+{
+    private static readonly JsonSerializerOptions Options = CreateOptions();
+    private static readonly JsonTypeInfo<AgentActionOccurred> EventInfo =
+        (JsonTypeInfo<AgentActionOccurred>)Options.GetTypeInfo(typeof(AgentActionOccurred));
+
+    private static JsonSerializerOptions CreateOptions()
+    {
+        var options = new JsonSerializerOptions
+        {
+            TypeInfoResolver = ContractJsonContext.Default,
+            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+            // Hostile input: unknown members, duplicate keys and deep nesting are rejected, not guessed at.
+            UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+            AllowDuplicateProperties = false,
+            MaxDepth = 16,
+            Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            WriteIndented = false,
+        };
+        options.Converters.Add(new UtcMicrosecondsConverter());
+        options.Converters.Add(new NormalizedDecimalConverter());
+        options.MakeReadOnly();
+        return options;
+    }
+
+    /// <summary>Parses an event; throws <see cref="JsonException"/> with a path on schema errors.</summary>
+    public static AgentActionOccurred Deserialize(ReadOnlySpan<byte> utf8Json) =>
+        JsonSerializer.Deserialize(utf8Json, EventInfo)
+        ?? throw new JsonException("The event is JSON null.");
+
+    public static byte[] SerializeCanonical(AgentActionOccurred e) => JsonSerializer.SerializeToUtf8Bytes(e, EventInfo);
+
+    /// <summary>True when the bytes are syntactically valid JSON (used to name the failure kind).</summary>
+    public static bool IsWellFormedJson(ReadOnlySpan<byte> utf8Json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = 64 });
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    reader.GetString(); // forces UTF-8 validation of the string contents
+                }
+            }
+            return true;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Timestamps must carry an offset; they are kept as UTC truncated to microseconds.</summary>
+    private sealed class UtcMicrosecondsConverter : JsonConverter<DateTimeOffset>
+    {
+        private const string Format = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
+
+        public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.String)
+            {
+                throw new JsonException("A timestamp must be an RFC 3339 string.");
+            }
+            var text = reader.GetString()!;
+            if (text.Length > 40 || !HasExplicitOffset(text)
+                || !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var value))
+            {
+                throw new JsonException("A timestamp must be RFC 3339 with an explicit offset, e.g. 2026-11-22T10:15:30.123456Z.");
+            }
+            return Timestamps.ToUtcMicroseconds(value);
+        }
+
+        public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(Timestamps.ToUtcMicroseconds(value).ToString(Format, CultureInfo.InvariantCulture));
+
+        private static bool HasExplicitOffset(string text)
+        {
+            var timeStart = text.IndexOf('T', StringComparison.OrdinalIgnoreCase);
+            if (timeStart < 0)
+            {
+                return false;
+            }
+            var time = text.AsSpan(timeStart);
+            return time.EndsWith("Z", StringComparison.OrdinalIgnoreCase) || time.Contains('+') || time.Contains('-');
+        }
+    }
+
+    /// <summary>0.0120 and 0.012 are the same cost; write them the same way so dedupe sees equal events.</summary>
+    private sealed class NormalizedDecimalConverter : JsonConverter<decimal>
+    {
+        public override decimal Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.TokenType == JsonTokenType.Number && reader.TryGetDecimal(out var value)
+                ? value
+                : throw new JsonException("Expected a decimal number.");
+
+        public override void Write(Utf8JsonWriter writer, decimal value, JsonSerializerOptions options) =>
+            writer.WriteNumberValue(value / 1.000000000000000000000000000000000m);
+    }
+}

@@ -1,0 +1,307 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using AuditPipeline.Core.Contract;
+using AuditPipeline.Core.Validation;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace AuditPipeline.Core.Store;
+
+/// <summary>
+/// The PostgreSQL event store's append path. One transaction per batch: lock the log head,
+/// drop duplicates, chain each agent's new events from its stored head, binary-COPY the rows,
+/// compare-and-set the heads, record quarantine entries, commit.
+/// </summary>
+public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider clock, int quarantineMaxRawBytes = 64 * 1024) : IEventStore
+{
+    private readonly ConcurrentDictionary<(int Year, int Month), bool> _monthsWithPartitions = new();
+
+    public async Task<AppendResult> AppendAsync(
+        IReadOnlyList<IncomingEvent> events, IReadOnlyList<QuarantineEntry> rejects, CancellationToken ct)
+    {
+        if (events.Count == 0 && rejects.Count == 0)
+        {
+            return new AppendResult(0, 0, [], LogPosition.None);
+        }
+
+        try
+        {
+            return await AppendInTransactionAsync(events, rejects, ct);
+        }
+        catch
+        {
+            // A rolled-back append may have created a partition that no longer exists.
+            _monthsWithPartitions.Clear();
+            throw;
+        }
+    }
+
+    private async Task<AppendResult> AppendInTransactionAsync(
+        IReadOnlyList<IncomingEvent> events, IReadOnlyList<QuarantineEntry> rejects, CancellationToken ct)
+    {
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+
+        var nextSeq = await ScalarAsync<long>(conn, tx, SqlScripts.Query("lock_log_head"), ct);
+        // Taken after the lock so recorded_at follows the commit order of appends.
+        var recordedAt = Timestamps.ToUtcMicroseconds(clock.GetUtcNow());
+
+        var (fresh, duplicates, conflicts) = await SeparateDuplicatesAsync(conn, tx, events, ct);
+        var allRejects = conflicts.Count == 0 ? rejects : [.. rejects, .. conflicts];
+
+        var head = new LogPosition(nextSeq - 1);
+        if (fresh.Count > 0)
+        {
+            await EnsurePartitionAsync(conn, tx, recordedAt, ct);
+            var heads = await ReadHeadsAsync(conn, tx, fresh, ct);
+            var rows = Chain(fresh, heads, nextSeq, recordedAt);
+            await CopyEventsAsync(conn, rows, recordedAt, ct);
+            await CopyEventIdsAsync(conn, rows, ct);
+            await AdvanceHeadsAsync(conn, tx, rows, heads, recordedAt, ct);
+            head = new LogPosition(nextSeq + rows.Count - 1);
+            await AdvanceLogHeadAsync(conn, tx, nextSeq, nextSeq + rows.Count, ct);
+        }
+        if (allRejects.Count > 0)
+        {
+            await InsertQuarantineAsync(conn, tx, allRejects, recordedAt, ct);
+        }
+
+        await tx.CommitAsync(ct);
+        return new AppendResult(fresh.Count, duplicates, conflicts, head);
+    }
+
+    /// <summary>
+    /// First occurrence of an id wins, within the batch and against the store. A repeat with the
+    /// same canonical bytes is a redelivery (dropped); with different bytes it is a conflict.
+    /// </summary>
+    private static async Task<(List<IncomingEvent> Fresh, int Duplicates, List<QuarantineEntry> Conflicts)> SeparateDuplicatesAsync(
+        NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<IncomingEvent> events, CancellationToken ct)
+    {
+        var fresh = new List<IncomingEvent>(events.Count);
+        var conflicts = new List<QuarantineEntry>();
+        var duplicates = 0;
+        if (events.Count == 0)
+        {
+            return (fresh, duplicates, conflicts);
+        }
+
+        var stored = new Dictionary<Guid, long>();
+        await using (var cmd = new NpgsqlCommand(SqlScripts.Query("find_event_ids"), conn, tx))
+        {
+            cmd.Parameters.AddWithValue("ids", events.Select(e => e.EventId).Distinct().ToArray());
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                stored[reader.GetGuid(0)] = reader.GetInt64(1);
+            }
+        }
+        var storedPayloads = stored.Count == 0 ? [] : await ReadPayloadsAsync(conn, tx, stored, ct);
+
+        var seenInBatch = new Dictionary<Guid, IncomingEvent>();
+        foreach (var e in events)
+        {
+            byte[]? firstPayload = storedPayloads.TryGetValue(e.EventId, out var p) ? p
+                : seenInBatch.TryGetValue(e.EventId, out var earlier) ? earlier.Payload
+                : null;
+            if (firstPayload is null)
+            {
+                seenInBatch[e.EventId] = e;
+                fresh.Add(e);
+            }
+            else if (firstPayload.AsSpan().SequenceEqual(e.Payload))
+            {
+                duplicates++;
+            }
+            else
+            {
+                conflicts.Add(new QuarantineEntry(e.Source, new Rejection(
+                    RejectCodes.ConflictingDuplicate,
+                    $"Event id {e.EventId} was already stored with different content; the first version is kept.",
+                    e.EventId)));
+            }
+        }
+        return (fresh, duplicates, conflicts);
+    }
+
+    private static async Task<Dictionary<Guid, byte[]>> ReadPayloadsAsync(
+        NpgsqlConnection conn, NpgsqlTransaction tx, Dictionary<Guid, long> stored, CancellationToken ct)
+    {
+        var idBySeq = stored.ToDictionary(kv => kv.Value, kv => kv.Key);
+        var payloads = new Dictionary<Guid, byte[]>();
+        await using var cmd = new NpgsqlCommand(SqlScripts.Query("read_payloads_by_seq"), conn, tx);
+        cmd.Parameters.AddWithValue("seqs", idBySeq.Keys.ToArray());
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            payloads[idBySeq[reader.GetInt64(0)]] = Encoding.UTF8.GetBytes(reader.GetString(1));
+        }
+        return payloads;
+    }
+
+    private async Task EnsurePartitionAsync(NpgsqlConnection conn, NpgsqlTransaction tx, DateTimeOffset at, CancellationToken ct)
+    {
+        var month = (at.Year, at.Month);
+        if (_monthsWithPartitions.ContainsKey(month))
+        {
+            return;
+        }
+        await using var cmd = new NpgsqlCommand(SqlScripts.Query("ensure_partitions"), conn, tx);
+        cmd.Parameters.AddWithValue("at", at);
+        await cmd.ExecuteScalarAsync(ct);
+        _monthsWithPartitions[month] = true;
+    }
+
+    private sealed record StreamHead(long Version, byte[] Hash);
+
+    private static async Task<Dictionary<string, StreamHead>> ReadHeadsAsync(
+        NpgsqlConnection conn, NpgsqlTransaction tx, List<IncomingEvent> fresh, CancellationToken ct)
+    {
+        var heads = new Dictionary<string, StreamHead>(StringComparer.Ordinal);
+        await using var cmd = new NpgsqlCommand(SqlScripts.Query("read_stream_heads"), conn, tx);
+        cmd.Parameters.AddWithValue("streams", fresh.Select(e => e.StreamId).Distinct(StringComparer.Ordinal).ToArray());
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            heads[reader.GetString(0)] = new StreamHead(reader.GetInt64(1), reader.GetFieldValue<byte[]>(2));
+        }
+        return heads;
+    }
+
+    private sealed record ChainedRow(IncomingEvent Event, long GlobalSeq, long Version, byte[] PrevHash, byte[] Hash);
+
+    private static List<ChainedRow> Chain(
+        List<IncomingEvent> fresh, Dictionary<string, StreamHead> storedHeads, long firstSeq, DateTimeOffset recordedAt)
+    {
+        var rows = new List<ChainedRow>(fresh.Count);
+        var tips = new Dictionary<string, StreamHead>(storedHeads, StringComparer.Ordinal);
+        var seq = firstSeq;
+        foreach (var e in fresh)
+        {
+            var (prevVersion, prevHash) = tips.TryGetValue(e.StreamId, out var tip)
+                ? (tip.Version, tip.Hash)
+                : (0L, ChainHash.Genesis.ToArray());
+            var version = prevVersion + 1;
+            var hash = ChainHash.Compute(prevHash, e.StreamId, version, e.EventId, e.EventType, recordedAt, e.Payload);
+            rows.Add(new ChainedRow(e, seq++, version, prevHash, hash));
+            tips[e.StreamId] = new StreamHead(version, hash);
+        }
+        return rows;
+    }
+
+    private static async Task CopyEventsAsync(NpgsqlConnection conn, List<ChainedRow> rows, DateTimeOffset recordedAt, CancellationToken ct)
+    {
+        await using var importer = await conn.BeginBinaryImportAsync(SqlScripts.Query("copy_events"), ct);
+        foreach (var row in rows)
+        {
+            await importer.StartRowAsync(ct);
+            await importer.WriteAsync(row.GlobalSeq, NpgsqlDbType.Bigint, ct);
+            await importer.WriteAsync(row.Event.StreamId, NpgsqlDbType.Text, ct);
+            await importer.WriteAsync(row.Version, NpgsqlDbType.Bigint, ct);
+            await importer.WriteAsync(row.Event.EventId, NpgsqlDbType.Uuid, ct);
+            await importer.WriteAsync(row.Event.EventType, NpgsqlDbType.Text, ct);
+            await importer.WriteAsync(row.Event.OccurredAt, NpgsqlDbType.TimestampTz, ct);
+            await importer.WriteAsync(recordedAt, NpgsqlDbType.TimestampTz, ct);
+            await importer.WriteAsync(Encoding.UTF8.GetString(row.Event.Payload), NpgsqlDbType.Json, ct);
+            await importer.WriteAsync(row.PrevHash, NpgsqlDbType.Bytea, ct);
+            await importer.WriteAsync(row.Hash, NpgsqlDbType.Bytea, ct);
+        }
+        await importer.CompleteAsync(ct);
+    }
+
+    private static async Task CopyEventIdsAsync(NpgsqlConnection conn, List<ChainedRow> rows, CancellationToken ct)
+    {
+        await using var importer = await conn.BeginBinaryImportAsync(SqlScripts.Query("copy_event_ids"), ct);
+        foreach (var row in rows)
+        {
+            await importer.StartRowAsync(ct);
+            await importer.WriteAsync(row.Event.EventId, NpgsqlDbType.Uuid, ct);
+            await importer.WriteAsync(row.GlobalSeq, NpgsqlDbType.Bigint, ct);
+        }
+        await importer.CompleteAsync(ct);
+    }
+
+    private static async Task AdvanceHeadsAsync(
+        NpgsqlConnection conn, NpgsqlTransaction tx, List<ChainedRow> rows,
+        Dictionary<string, StreamHead> storedHeads, DateTimeOffset now, CancellationToken ct)
+    {
+        var last = new Dictionary<string, ChainedRow>(StringComparer.Ordinal);
+        foreach (var row in rows)
+        {
+            last[row.Event.StreamId] = row;
+        }
+        var moved = last.Values.Where(r => storedHeads.ContainsKey(r.Event.StreamId)).ToArray();
+        var created = last.Values.Where(r => !storedHeads.ContainsKey(r.Event.StreamId)).ToArray();
+
+        if (moved.Length > 0)
+        {
+            await using var cmd = new NpgsqlCommand(SqlScripts.Query("advance_stream_heads"), conn, tx);
+            cmd.Parameters.AddWithValue("now", now);
+            cmd.Parameters.AddWithValue("streams", moved.Select(r => r.Event.StreamId).ToArray());
+            cmd.Parameters.AddWithValue("expected", moved.Select(r => storedHeads[r.Event.StreamId].Version).ToArray());
+            cmd.Parameters.AddWithValue("versions", moved.Select(r => r.Version).ToArray());
+            cmd.Parameters.AddWithValue("hashes", moved.Select(r => r.Hash).ToArray());
+            cmd.Parameters.AddWithValue("seqs", moved.Select(r => r.GlobalSeq).ToArray());
+            var updated = await cmd.ExecuteNonQueryAsync(ct);
+            if (updated != moved.Length)
+            {
+                throw new StreamHeadConflictException(
+                    $"{moved.Length - updated} agent chain head(s) moved during the append; the batch is retried.");
+            }
+        }
+        if (created.Length > 0)
+        {
+            await using var cmd = new NpgsqlCommand(SqlScripts.Query("insert_stream_heads"), conn, tx);
+            cmd.Parameters.AddWithValue("now", now);
+            cmd.Parameters.AddWithValue("streams", created.Select(r => r.Event.StreamId).ToArray());
+            cmd.Parameters.AddWithValue("versions", created.Select(r => r.Version).ToArray());
+            cmd.Parameters.AddWithValue("hashes", created.Select(r => r.Hash).ToArray());
+            cmd.Parameters.AddWithValue("seqs", created.Select(r => r.GlobalSeq).ToArray());
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    private static async Task AdvanceLogHeadAsync(NpgsqlConnection conn, NpgsqlTransaction tx, long expected, long next, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(SqlScripts.Query("advance_log_head"), conn, tx);
+        cmd.Parameters.AddWithValue("expected", expected);
+        cmd.Parameters.AddWithValue("next", next);
+        if (await cmd.ExecuteNonQueryAsync(ct) != 1)
+        {
+            throw new StreamHeadConflictException("The log head moved during the append; the batch is retried.");
+        }
+    }
+
+    private async Task InsertQuarantineAsync(
+        NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<QuarantineEntry> entries, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(SqlScripts.Query("insert_quarantine"), conn, tx);
+        cmd.Parameters.AddWithValue("now", now);
+        cmd.Parameters.AddWithValue("topics", entries.Select(q => q.Source.Position.Topic).ToArray());
+        cmd.Parameters.AddWithValue("partitions", entries.Select(q => q.Source.Position.Partition).ToArray());
+        cmd.Parameters.AddWithValue("offsets", entries.Select(q => q.Source.Position.Offset).ToArray());
+        cmd.Parameters.AddWithValue("codes", entries.Select(q => q.Rejection.Code).ToArray());
+        cmd.Parameters.AddWithValue("reasons", entries.Select(q => q.Rejection.Reason).ToArray());
+        cmd.Parameters.Add(new NpgsqlParameter("event_ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid)
+        {
+            Value = entries.Select(q => q.Rejection.EventId is { } id ? (object)id : DBNull.Value).ToArray(),
+        });
+        cmd.Parameters.Add(new NpgsqlParameter("keys", NpgsqlDbType.Array | NpgsqlDbType.Bytea)
+        {
+            Value = entries.Select(q => q.Source.Key is { } k ? (object)k : DBNull.Value).ToArray(),
+        });
+        cmd.Parameters.AddWithValue("sizes", entries.Select(q => q.Source.Value.Length).ToArray());
+        cmd.Parameters.AddWithValue("shas", entries.Select(q => SHA256.HashData(q.Source.Value)).ToArray());
+        cmd.Parameters.AddWithValue("truncated", entries.Select(q => q.Source.Value.Length > quarantineMaxRawBytes).ToArray());
+        cmd.Parameters.AddWithValue("raws", entries.Select(q => q.Source.Value.Length > quarantineMaxRawBytes
+            ? q.Source.Value[..quarantineMaxRawBytes] : q.Source.Value).ToArray());
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task<T> ScalarAsync<T>(NpgsqlConnection conn, NpgsqlTransaction tx, string sql, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(sql, conn, tx);
+        var value = await cmd.ExecuteScalarAsync(ct);
+        return value is T typed ? typed : throw new InvalidOperationException($"Unexpected result from: {sql.Trim()}");
+    }
+}

@@ -1,0 +1,1 @@
+UPDATE audit.log_head SET next_seq = @next WHERE singleton AND next_seq = @expected

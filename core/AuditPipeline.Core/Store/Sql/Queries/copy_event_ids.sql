@@ -1,0 +1,1 @@
+COPY audit.event_ids (event_id, global_seq) FROM STDIN (FORMAT BINARY)

@@ -1,0 +1,1 @@
+SELECT audit.ensure_partitions(@at, 2)

@@ -1,0 +1,1 @@
+SELECT global_seq, payload::text FROM audit.events WHERE global_seq = ANY(@seqs)

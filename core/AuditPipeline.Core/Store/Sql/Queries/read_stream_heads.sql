@@ -1,0 +1,1 @@
+SELECT stream_id, version, hash FROM audit.stream_heads WHERE stream_id = ANY(@streams)

@@ -1,0 +1,43 @@
+using AuditPipeline.Core.Validation;
+
+namespace AuditPipeline.Core.Store;
+
+/// <summary>Where a message came from: the Kafka topic, partition and offset.</summary>
+public readonly record struct SourcePosition(string Topic, int Partition, long Offset)
+{
+    public override string ToString() => $"{Topic}[{Partition}]@{Offset}";
+}
+
+/// <summary>The raw message as received, kept for quarantine evidence.</summary>
+public sealed record SourceMessage(SourcePosition Position, byte[]? Key, byte[] Value);
+
+/// <summary>A validated event waiting to be appended to its agent's chain.</summary>
+public sealed record IncomingEvent(
+    Guid EventId, string StreamId, string EventType, DateTimeOffset OccurredAt, byte[] Payload, SourceMessage Source);
+
+/// <summary>A message that will not be stored as an event, and why.</summary>
+public sealed record QuarantineEntry(SourceMessage Source, Rejection Rejection);
+
+/// <summary>The dense, commit-ordered position of an event in the whole log (1-based).</summary>
+public readonly record struct LogPosition(long Value)
+{
+    public static readonly LogPosition None = new(0);
+    public override string ToString() => Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>What one append did. Conflicts are events whose id was already stored with other content.</summary>
+public sealed record AppendResult(
+    int Appended, int Duplicates, IReadOnlyList<QuarantineEntry> Conflicts, LogPosition Head);
+
+/// <summary>The append path's head for an agent moved under us: another writer appended first.</summary>
+public sealed class StreamHeadConflictException(string message) : Exception(message);
+
+/// <summary>The one write interface of the event store.</summary>
+public interface IEventStore
+{
+    /// <summary>
+    /// Appends the events (deduplicated by event id, chained per agent, in the order given)
+    /// and records the quarantine entries, all in one transaction.
+    /// </summary>
+    Task<AppendResult> AppendAsync(IReadOnlyList<IncomingEvent> events, IReadOnlyList<QuarantineEntry> rejects, CancellationToken ct);
+}

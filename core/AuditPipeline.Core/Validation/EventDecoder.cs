@@ -1,0 +1,78 @@
+using System.Text;
+using System.Text.Json;
+using AuditPipeline.Core.Contract;
+
+namespace AuditPipeline.Core.Validation;
+
+/// <summary>Why a message was refused; stable codes for dashboards, alongside a readable reason.</summary>
+public static class RejectCodes
+{
+    public const string Empty = "empty";
+    public const string Oversized = "oversized";
+    public const string MalformedJson = "malformed_json";
+    public const string SchemaViolation = "schema_violation";
+    public const string InvalidField = "invalid_field";
+    public const string KeyMismatch = "key_mismatch";
+    public const string ConflictingDuplicate = "conflicting_duplicate";
+}
+
+public sealed record Rejection(string Code, string Reason, Guid? EventId = null);
+
+/// <summary>A decoded, validated event and its canonical bytes (what is stored and hashed).</summary>
+public sealed record DecodedEvent(AgentActionOccurred Event, byte[] Canonical);
+
+/// <summary>Turns raw Kafka message bytes into a valid event or a rejection with a reason.</summary>
+public sealed class EventDecoder(ValidationLimits limits)
+{
+    private readonly EventValidator _validator = new(limits);
+
+    public ValidationLimits Limits => limits;
+
+    public (DecodedEvent? Event, Rejection? Rejection) Decode(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, DateTimeOffset now)
+    {
+        if (value.IsEmpty)
+        {
+            return (null, new(RejectCodes.Empty, "The message has no value."));
+        }
+        if (value.Length > limits.MaxEventBytes)
+        {
+            return (null, new(RejectCodes.Oversized, $"The event is {value.Length} bytes; at most {limits.MaxEventBytes} are accepted."));
+        }
+
+        AgentActionOccurred e;
+        try
+        {
+            e = ContractJson.Deserialize(value);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            var code = ContractJson.IsWellFormedJson(value) ? RejectCodes.SchemaViolation : RejectCodes.MalformedJson;
+            var where = ex is JsonException { Path: { } path } ? $" at {path}" : "";
+            return (null, new(code, $"{Describe(code)}{where}: {Trim(ex.Message)}"));
+        }
+
+        var errors = _validator.Validate(e, now);
+        if (errors.Count > 0)
+        {
+            return (null, new(RejectCodes.InvalidField, string.Join("; ", errors.Take(10)), e.EventId));
+        }
+
+        // The key decides the partition, and so which ingest instance owns the agent's chain.
+        if (!key.IsEmpty && !Encoding.UTF8.GetString(key).Equals(e.Agent.Id, StringComparison.Ordinal))
+        {
+            return (null, new(RejectCodes.KeyMismatch, "The message key must equal agent.id (events of one agent must share a partition).", e.EventId));
+        }
+        if (key.IsEmpty)
+        {
+            return (null, new(RejectCodes.KeyMismatch, "The message has no key; it must be agent.id.", e.EventId));
+        }
+
+        return (new DecodedEvent(e, ContractJson.SerializeCanonical(e)), null);
+    }
+
+    private static string Describe(string code) =>
+        code == RejectCodes.MalformedJson ? "Not well-formed UTF-8 JSON" : "Does not match the agent-action v1 schema";
+
+    private static string Trim(string message) =>
+        message.Length <= 500 ? message : message[..500] + "…";
+}

@@ -1,0 +1,250 @@
+using System.Threading.Channels;
+using AuditPipeline.Core.Contract;
+using AuditPipeline.Core.Kafka;
+using AuditPipeline.Core.Store;
+using AuditPipeline.Core.Validation;
+using Confluent.Kafka;
+using Microsoft.Extensions.Options;
+
+namespace AuditPipeline.Ingest;
+
+/// <summary>
+/// Kafka → event store. Two stages so decoding overlaps the database write:
+/// the consume loop reads and validates messages into batches; the write loop appends each
+/// batch in one transaction, sends its rejects to the dead-letter topic, and only then
+/// commits the batch's offsets. A crash anywhere before the commit means redelivery, which
+/// the store deduplicates by event id: at-least-once in, exactly-once stored.
+/// </summary>
+public sealed class IngestWorker(
+    IOptions<IngestOptions> options,
+    IOptions<KafkaOptions> kafka,
+    EventDecoder decoder,
+    IEventStore store,
+    DeadLetterPublisher deadLetters,
+    IngestMetrics metrics,
+    TimeProvider clock,
+    IHostApplicationLifetime lifetime,
+    ILogger<IngestWorker> logger) : BackgroundService
+{
+    private readonly IngestOptions _options = options.Value;
+    // Bumped on every partition revocation: batches read before it are still stored
+    // (idempotent) but their offsets are not committed; the new owner resumes from the last commit.
+    private int _generation;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var consumer = BuildConsumer();
+        var batches = Channel.CreateBounded<Batch>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+        using var drainLimit = new CancellationTokenSource();
+        stoppingToken.Register(() => drainLimit.CancelAfter(_options.ShutdownDrainMs));
+
+        // The consume loop blocks in librdkafka, so it gets its own thread.
+        var consuming = Task.Factory.StartNew(
+            () => ConsumeLoop(consumer, batches.Writer, stoppingToken),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        try
+        {
+            await WriteLoopAsync(consumer, batches.Reader, drainLimit.Token);
+            await consuming;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogCritical(ex, "Ingest stopped on a non-recoverable error; uncommitted messages will be redelivered on restart");
+            Environment.ExitCode = 1;
+            lifetime.StopApplication();
+            throw;
+        }
+        finally
+        {
+            batches.Writer.TryComplete();
+            try
+            {
+                consumer.Close(); // leave the group now rather than after the session timeout
+            }
+            catch (KafkaException ex)
+            {
+                logger.LogWarning("Closing the Kafka consumer failed: {Reason}", ex.Error.Reason);
+            }
+        }
+    }
+
+    private IConsumer<byte[], byte[]> BuildConsumer()
+    {
+        var config = new ConsumerConfig
+        {
+            BootstrapServers = kafka.Value.ResolveBootstrapServers(),
+            GroupId = _options.GroupId,
+            ClientId = $"audit-ingest-{Environment.MachineName}-{Environment.ProcessId}",
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            SessionTimeoutMs = _options.SessionTimeoutMs,
+            MaxPollIntervalMs = Math.Max(300_000, _options.SessionTimeoutMs + 1000),
+        };
+        return new ConsumerBuilder<byte[], byte[]>(config)
+            .SetErrorHandler((_, e) =>
+            {
+                if (e.IsFatal)
+                {
+                    logger.LogCritical("Kafka consumer fatal error: {Reason}", e.Reason);
+                    lifetime.StopApplication();
+                }
+                else
+                {
+                    logger.LogWarning("Kafka consumer error (librdkafka retries): {Reason}", e.Reason);
+                }
+            })
+            .SetPartitionsAssignedHandler((_, parts) =>
+                logger.LogInformation("Assigned {Count} partition(s) of {Topic}", parts.Count, _options.Topic))
+            .SetPartitionsRevokedHandler((_, parts) =>
+            {
+                Interlocked.Increment(ref _generation);
+                logger.LogInformation("Revoked {Count} partition(s); uncommitted messages go to their next owner", parts.Count);
+            })
+            .SetPartitionsLostHandler((_, parts) =>
+            {
+                Interlocked.Increment(ref _generation);
+                logger.LogWarning("Lost {Count} partition(s); uncommitted messages go to their next owner", parts.Count);
+            })
+            .Build();
+    }
+
+    private void ConsumeLoop(IConsumer<byte[], byte[]> consumer, ChannelWriter<Batch> output, CancellationToken ct)
+    {
+        try
+        {
+            consumer.Subscribe(_options.Topic);
+            var maxWait = TimeSpan.FromMilliseconds(_options.BatchMaxWaitMs);
+            while (!ct.IsCancellationRequested)
+            {
+                var generation = Volatile.Read(ref _generation);
+                var batch = new Batch(generation, _options.BatchSize);
+                var deadline = clock.GetUtcNow() + maxWait;
+                while (batch.Count < _options.BatchSize && !ct.IsCancellationRequested)
+                {
+                    var remaining = deadline - clock.GetUtcNow();
+                    if (remaining <= TimeSpan.Zero)
+                    {
+                        break;
+                    }
+                    var result = consumer.Consume(remaining);
+                    if (generation != Volatile.Read(ref _generation))
+                    {
+                        // A rebalance ran inside Consume: what was read is redelivered to the new owner.
+                        batch = new Batch(Volatile.Read(ref _generation), _options.BatchSize);
+                        generation = batch.Generation;
+                    }
+                    if (result?.Message is null)
+                    {
+                        continue;
+                    }
+                    Add(batch, result);
+                }
+                if (batch.Count > 0 && !output.TryWrite(batch))
+                {
+                    // Back-pressure: the writer is behind (or PostgreSQL is down). Waiting here keeps
+                    // memory bounded; librdkafka keeps the group session alive on its own thread.
+                    output.WriteAsync(batch, ct).AsTask().GetAwaiter().GetResult();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            output.TryComplete();
+        }
+    }
+
+    private void Add(Batch batch, ConsumeResult<byte[], byte[]> result)
+    {
+        var source = new SourceMessage(
+            new SourcePosition(result.Topic, result.Partition.Value, result.Offset.Value),
+            result.Message.Key, result.Message.Value ?? []);
+        batch.Track(result.TopicPartitionOffset);
+        var (decoded, rejection) = decoder.Decode(source.Key, source.Value, clock.GetUtcNow());
+        if (decoded is not null)
+        {
+            var e = decoded.Event;
+            batch.Events.Add(new IncomingEvent(e.EventId, e.Agent.Id, AgentActionOccurred.TypeName, e.OccurredAt, decoded.Canonical, source));
+        }
+        else
+        {
+            batch.Rejects.Add(new QuarantineEntry(source, rejection!));
+        }
+    }
+
+    private async Task WriteLoopAsync(IConsumer<byte[], byte[]> consumer, ChannelReader<Batch> input, CancellationToken ct)
+    {
+        await foreach (var batch in input.ReadAllAsync(ct))
+        {
+            var result = await RetryAsync("append to the event store",
+                token => store.AppendAsync(batch.Events, batch.Rejects, token), ct);
+            var rejects = result.Conflicts.Count == 0 ? batch.Rejects : [.. batch.Rejects, .. result.Conflicts];
+            if (rejects.Count > 0)
+            {
+                await RetryAsync("publish to the dead-letter topic",
+                    async token => { await deadLetters.PublishAsync(rejects, token); return true; }, ct);
+                foreach (var reject in rejects)
+                {
+                    logger.LogWarning("Quarantined {Source} ({Code}): {Reason}",
+                        reject.Source.Position, reject.Rejection.Code, reject.Rejection.Reason);
+                }
+            }
+            metrics.Record(result, rejects.Count);
+            Commit(consumer, batch);
+        }
+    }
+
+    private void Commit(IConsumer<byte[], byte[]> consumer, Batch batch)
+    {
+        if (batch.Generation != Volatile.Read(ref _generation))
+        {
+            return; // partitions moved since this batch was read; its owner's commits rule now
+        }
+        try
+        {
+            consumer.Commit(batch.NextOffsets());
+        }
+        catch (KafkaException ex)
+        {
+            // Stored already; without the commit the messages come back and are deduplicated.
+            logger.LogWarning("Offset commit failed ({Reason}); the batch will be redelivered and deduplicated", ex.Error.Reason);
+        }
+    }
+
+    private async Task<T> RetryAsync<T>(string what, Func<CancellationToken, Task<T>> action, CancellationToken ct)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await action(ct);
+            }
+            catch (Exception ex) when (TransientErrors.IsTransient(ex) && !ct.IsCancellationRequested)
+            {
+                metrics.Retried();
+                logger.LogWarning("Could not {What} (attempt {Attempt}: {Error}); retrying in {Delay} ms, offsets stay uncommitted",
+                    what, attempt, TransientErrors.Describe(ex), (int)delay.TotalMilliseconds);
+                await Task.Delay(delay, clock, ct);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, _options.MaxRetryDelayMs));
+            }
+        }
+    }
+
+    private sealed class Batch(int generation, int capacity)
+    {
+        private readonly Dictionary<TopicPartition, Offset> _next = [];
+        public int Generation { get; } = generation;
+        public List<IncomingEvent> Events { get; } = new(capacity);
+        public List<QuarantineEntry> Rejects { get; } = [];
+        public int Count => Events.Count + Rejects.Count;
+
+        public void Track(TopicPartitionOffset tpo) => _next[tpo.TopicPartition] = tpo.Offset + 1;
+
+        public IEnumerable<TopicPartitionOffset> NextOffsets() =>
+            _next.Select(kv => new TopicPartitionOffset(kv.Key, kv.Value));
+    }
+}
