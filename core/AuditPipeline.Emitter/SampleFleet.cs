@@ -65,8 +65,8 @@ public sealed class SampleFleet
                 OnBehalfOf = human,
                 Chain =
                 [
-                    new Actor { Type = ActorType.Human, Id = human, Name = human.Split('@')[0] },
-                    new Actor { Type = ActorType.Service, Id = "orchestrator-1", Name = "workflow orchestrator" },
+                    new Actor { Type = ActorType.Human, Id = human },
+                    new Actor { Type = ActorType.Service, Id = "orchestrator-1" },
                 ],
             },
             Action = new ActionPerformed
@@ -87,7 +87,7 @@ public sealed class SampleFleet
                 PolicyVersion = "v12",
                 Rule = denied ? "deny-outside-scope" : $"allow-{resource.Type}-for-{agent.Team}",
                 Reason = denied ? "resource outside the agent's delegated scope" : "agent acts within its delegated scope",
-                DecisionId = $"dec-{Guid.CreateVersion7(at):N}",
+                DecisionId = $"dec-{_random.NextInt64():x}",
                 Approvals = needsApproval && !denied
                     ? [new Approval { Approver = Owners[(Array.IndexOf(Owners, human) + 1 + Owners.Length) % Owners.Length], ApprovedAt = Timestamps.ToUtcMicroseconds(at.AddMinutes(-3)), ApprovalId = $"apr-{_random.Next():x}" }]
                     : [],
@@ -104,7 +104,7 @@ public sealed class SampleFleet
             {
                 TraceId = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()),
                 SpanId = Convert.ToHexStringLower(BitConverter.GetBytes(_random.NextInt64())),
-                SessionId = $"sess-{agent.Id}-{at:yyyyMMddHH}",
+                SessionId = $"s-{_random.Next(1, 1000)}",
                 TaskId = $"task-{_random.Next(1, 100000)}",
                 PromptHash = $"sha256:{Convert.ToHexStringLower(Guid.NewGuid().ToByteArray())}{Convert.ToHexStringLower(Guid.NewGuid().ToByteArray())}",
                 GatewayId = "gw-eu-1",

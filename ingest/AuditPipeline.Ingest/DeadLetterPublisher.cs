@@ -22,14 +22,14 @@ public sealed class DeadLetterPublisher : IDisposable
     {
         _topic = options.Value.DeadLetterTopic;
         _clock = clock;
-        _producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
+        _producer = new ProducerBuilder<byte[], byte[]>(kafka.Value.Apply(new ProducerConfig
         {
             BootstrapServers = kafka.Value.ResolveBootstrapServers(),
             EnableIdempotence = true,
             Acks = Acks.All,
             LingerMs = 5,
             ClientId = "audit-ingest-dlq",
-        }).Build();
+        })).Build();
     }
 
     public async Task PublishAsync(IReadOnlyList<QuarantineEntry> rejects, CancellationToken ct)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using AuditPipeline.Core.Contract;
 using AuditPipeline.Core.Kafka;
@@ -81,7 +82,7 @@ public sealed class IngestWorker(
             SessionTimeoutMs = _options.SessionTimeoutMs,
             MaxPollIntervalMs = Math.Max(300_000, _options.SessionTimeoutMs + 1000),
         };
-        return new ConsumerBuilder<byte[], byte[]>(config)
+        return new ConsumerBuilder<byte[], byte[]>(kafka.Value.Apply(config))
             .SetErrorHandler((_, e) =>
             {
                 if (e.IsFatal)
@@ -92,6 +93,15 @@ public sealed class IngestWorker(
                 else
                 {
                     logger.LogWarning("Kafka consumer error (librdkafka retries): {Reason}", e.Reason);
+                }
+            })
+            .SetLogHandler((_, log) =>
+            {
+                // librdkafka reports an offset reset (the broker no longer holds messages this group
+                // never consumed: they are lost upstream) only in its log; make it loud.
+                if (log.Level <= SyslogLevel.Warning || log.Message.Contains("reset", StringComparison.OrdinalIgnoreCase))
+                {
+                    logger.LogWarning("librdkafka {Facility}: {Message}", log.Facility, log.Message);
                 }
             })
             .SetPartitionsAssignedHandler((_, parts) =>
@@ -119,6 +129,7 @@ public sealed class IngestWorker(
             {
                 var generation = Volatile.Read(ref _generation);
                 var batch = new Batch(generation, _options.BatchSize);
+                var readStarted = Stopwatch.GetTimestamp();
                 var deadline = clock.GetUtcNow() + maxWait;
                 while (batch.Count < _options.BatchSize && !ct.IsCancellationRequested)
                 {
@@ -140,6 +151,7 @@ public sealed class IngestWorker(
                     }
                     Add(batch, result);
                 }
+                batch.ReadTime = Stopwatch.GetElapsedTime(readStarted);
                 if (batch.Count > 0 && !output.TryWrite(batch))
                 {
                     // Back-pressure: the writer is behind (or PostgreSQL is down). Waiting here keeps
@@ -179,8 +191,10 @@ public sealed class IngestWorker(
     {
         await foreach (var batch in input.ReadAllAsync(ct))
         {
+            var appendStarted = Stopwatch.GetTimestamp();
             var result = await RetryAsync("append to the event store",
                 token => store.AppendAsync(batch.Events, batch.Rejects, token), ct);
+            var appendTime = Stopwatch.GetElapsedTime(appendStarted);
             var rejects = result.Conflicts.Count == 0 ? batch.Rejects : [.. batch.Rejects, .. result.Conflicts];
             if (rejects.Count > 0)
             {
@@ -192,8 +206,13 @@ public sealed class IngestWorker(
                         reject.Source.Position, reject.Rejection.Code, reject.Rejection.Reason);
                 }
             }
-            metrics.Record(result, rejects.Count);
+            var commitStarted = Stopwatch.GetTimestamp();
             Commit(consumer, batch);
+            metrics.Record(result, rejects.Count, batch.Count, appendTime, Stopwatch.GetElapsedTime(commitStarted), batch.ReadTime);
+            if (metrics.TryTakeSummary(out var summary))
+            {
+                logger.LogInformation("Ingest progress: {Summary}", summary);
+            }
         }
     }
 
@@ -241,6 +260,8 @@ public sealed class IngestWorker(
         public List<IncomingEvent> Events { get; } = new(capacity);
         public List<QuarantineEntry> Rejects { get; } = [];
         public int Count => Events.Count + Rejects.Count;
+        /// <summary>Time spent consuming and decoding this batch.</summary>
+        public TimeSpan ReadTime { get; set; }
 
         public void Track(TopicPartitionOffset tpo) => _next[tpo.TopicPartition] = tpo.Offset + 1;
 

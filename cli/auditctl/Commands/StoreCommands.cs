@@ -18,6 +18,26 @@ internal static class StoreCommands
             Console.WriteLine($"events={reader.GetInt64(0)} agents={reader.GetInt64(1)} quarantined={reader.GetInt64(2)} log_size={reader.GetInt64(3)}");
             return 0;
         });
-        return new Command("store", "Event store information") { stats };
+        var limit = new Option<int>("--limit") { Description = "Most recent entries to show (1-1000)", DefaultValueFactory = _ => 20 };
+        var quarantine = new Command("quarantine", "Most recent quarantined messages with their reasons") { limit };
+        quarantine.SetAction(async (parse, ct) =>
+        {
+            var n = parse.GetValue(limit);
+            if (n is < 1 or > 1000)
+            {
+                Console.Error.WriteLine("--limit must be between 1 and 1000");
+                return 2;
+            }
+            await using var dataSource = CliSettings.AppDataSource();
+            await using var cmd = dataSource.CreateCommand(SqlScripts.Query("list_quarantine"));
+            cmd.Parameters.AddWithValue("limit", n);
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                Console.WriteLine($"{reader.GetFieldValue<DateTimeOffset>(0):u} {reader.GetString(1)}[{reader.GetInt32(2)}]@{reader.GetInt64(3)} {reader.GetString(4)}: {reader.GetString(5)}");
+            }
+            return 0;
+        });
+        return new Command("store", "Event store information") { stats, quarantine };
     }
 }

@@ -43,7 +43,7 @@ public sealed record AgentIdentity
     public RiskTier? RiskTier { get; init; }
 }
 
-[JsonConverter(typeof(JsonStringEnumConverter<RiskTier>))]
+[JsonConverter(typeof(StrictEnumConverter<RiskTier>))]
 public enum RiskTier
 {
     [JsonStringEnumMemberName("low")] Low,
@@ -70,7 +70,7 @@ public sealed record Actor
     public string? Name { get; init; }
 }
 
-[JsonConverter(typeof(JsonStringEnumConverter<ActorType>))]
+[JsonConverter(typeof(StrictEnumConverter<ActorType>))]
 public enum ActorType
 {
     [JsonStringEnumMemberName("human")] Human,
@@ -93,7 +93,7 @@ public sealed record TargetResource
     public required Sensitivity Sensitivity { get; init; }
 }
 
-[JsonConverter(typeof(JsonStringEnumConverter<Sensitivity>))]
+[JsonConverter(typeof(StrictEnumConverter<Sensitivity>))]
 public enum Sensitivity
 {
     [JsonStringEnumMemberName("public")] Public,
@@ -119,7 +119,7 @@ public sealed record AuthorizationDecision
     public DateTimeOffset? GrantExpiresAt { get; init; }
 }
 
-[JsonConverter(typeof(JsonStringEnumConverter<Decision>))]
+[JsonConverter(typeof(StrictEnumConverter<Decision>))]
 public enum Decision
 {
     [JsonStringEnumMemberName("allow")] Allow,
@@ -161,10 +161,14 @@ public sealed record Outcome
     public string? Message { get; init; }
 }
 
-[JsonConverter(typeof(JsonStringEnumConverter<OutcomeStatus>))]
+[JsonConverter(typeof(StrictEnumConverter<OutcomeStatus>))]
 public enum OutcomeStatus
 {
     [JsonStringEnumMemberName("success")] Success,
     [JsonStringEnumMemberName("failure")] Failure,
     [JsonStringEnumMemberName("error")] Error,
 }
+
+/// <summary>Enums travel as their names only: an integer (or an undefined name) is a schema violation.</summary>
+public sealed class StrictEnumConverter<TEnum>() : JsonStringEnumConverter<TEnum>(namingPolicy: null, allowIntegerValues: false)
+    where TEnum : struct, Enum;

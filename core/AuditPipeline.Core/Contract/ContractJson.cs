@@ -34,6 +34,8 @@ public static class ContractJson
             // Hostile input: unknown members, duplicate keys and deep nesting are rejected, not guessed at.
             UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
             AllowDuplicateProperties = false,
+            // "agent": null is refused like a missing member, not passed on as a null.
+            RespectNullableAnnotations = true,
             MaxDepth = 16,
             Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
             WriteIndented = false,
@@ -59,9 +61,9 @@ public static class ContractJson
             var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = 64 });
             while (reader.Read())
             {
-                if (reader.TokenType == JsonTokenType.String)
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName)
                 {
-                    reader.GetString(); // forces UTF-8 validation of the string contents
+                    reader.GetString(); // forces UTF-8 validation of names and string contents
                 }
             }
             return true;

@@ -17,6 +17,22 @@ public sealed class KafkaOptions
     /// <summary>File holding the bootstrap list (the dev broker picks random ports and writes them here).</summary>
     public string? BootstrapFile { get; set; }
 
+    /// <summary>
+    /// Extra librdkafka properties for every client (e.g. security.protocol, sasl.*, ssl.*,
+    /// fetch.wait.max.ms), as in the librdkafka configuration reference. Secrets here are never logged.
+    /// </summary>
+    public Dictionary<string, string> Client { get; set; } = [];
+
+    /// <summary>Copies <see cref="Client"/> onto a Confluent config (last word over the defaults).</summary>
+    public T Apply<T>(T config) where T : Confluent.Kafka.ClientConfig
+    {
+        foreach (var (key, value) in Client)
+        {
+            config.Set(key, value);
+        }
+        return config;
+    }
+
     public string ResolveBootstrapServers()
     {
         if (!string.IsNullOrWhiteSpace(BootstrapServers))

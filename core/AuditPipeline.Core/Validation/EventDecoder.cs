@@ -51,7 +51,16 @@ public sealed class EventDecoder(ValidationLimits limits)
             return (null, new(code, $"{Describe(code)}{where}: {Trim(ex.Message)}"));
         }
 
-        var errors = _validator.Validate(e, now);
+        IReadOnlyList<FieldError> errors;
+        try
+        {
+            errors = _validator.Validate(e, now);
+        }
+        catch (Exception ex) when (ex is NullReferenceException or ArgumentException or InvalidOperationException)
+        {
+            // Defence in depth: an input shape the deserializer let through must not stop the pipeline.
+            return (null, new(RejectCodes.InvalidField, $"The event could not be validated: {Trim(ex.Message)}", e.EventId));
+        }
         if (errors.Count > 0)
         {
             return (null, new(RejectCodes.InvalidField, string.Join("; ", errors.Take(10)), e.EventId));

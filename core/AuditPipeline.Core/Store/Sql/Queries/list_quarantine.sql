@@ -1,0 +1,4 @@
+SELECT quarantined_at, source_topic, source_partition, source_offset, reason_code, reason
+FROM audit.quarantine
+ORDER BY id DESC
+LIMIT @limit
