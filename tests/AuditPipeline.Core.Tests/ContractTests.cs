@@ -82,7 +82,16 @@ public sealed class ContractTests
         node["authorization"]!.AsObject().Remove("policy_id");
         var (_, rejection) = _decoder.Decode("agent-0000"u8, Encoding.UTF8.GetBytes(node.ToJsonString()), Now);
         Assert.Equal(RejectCodes.SchemaViolation, rejection!.Code);
-        Assert.Contains("policy_id", rejection.Reason, StringComparison.Ordinal);
+        Assert.Contains("missing required properties: policy_id", rejection.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain("AuditPipeline.", rejection.Reason, StringComparison.Ordinal); // no .NET type names for emitters to decode
+    }
+
+    [Fact]
+    public void Unknown_properties_are_named_in_the_reason()
+    {
+        var json = Encoding.UTF8.GetString(ContractJson.SerializeCanonical(Sample())).Replace("\"schema_version\":1", "\"schema_version\":1,\"extra\":true", StringComparison.Ordinal);
+        var (_, rejection) = _decoder.Decode("agent-0000"u8, Encoding.UTF8.GetBytes(json), Now);
+        Assert.Contains("unknown property 'extra'", rejection!.Reason, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -166,6 +166,11 @@ public sealed class EventStoreTests(PipelineFixture fx)
         }
         Assert.DoesNotContain($"agent {bystander.Id}", output, StringComparison.Ordinal);
 
+        // A time range that covers the tampered event finds it too.
+        var (exitRange, outputRange) = await fx.AuditctlAsync(store, "verify",
+            "--from", DateTimeOffset.UtcNow.AddHours(-1).ToString("O"), "--to", DateTimeOffset.UtcNow.AddHours(1).ToString("O"));
+        Assert.True(tampering == "truncate-tail" ? exitRange == 0 : exitRange == 1, outputRange);
+
         // Scoped to the other agent, the store still verifies.
         var (exitOther, outputOther) = await fx.AuditctlAsync(store, "verify", "--agent", bystander.Id);
         Assert.True(exitOther == 0, outputOther);

@@ -102,6 +102,41 @@ public sealed class IngestTests(PipelineFixture fx)
     }
 
     [Fact]
+    public async Task Workers_joining_and_leaving_the_group_rebalance_without_loss_or_duplicates()
+    {
+        var store = await fx.Postgres.CreateStoreAsync();
+        var (topic, _) = fx.NewTopics();
+        var fleet = new SampleFleet(40, seed: 6);
+        var produced = new List<Guid>();
+        var producer = Task.Run(async () =>
+        {
+            for (var round = 0; round < 20; round++)
+            {
+                produced.AddRange(Produce(topic, fleet, 500));
+                await Task.Delay(300);
+            }
+        });
+
+        await using var first = fx.StartIngest(store, topic, batchSize: 300);
+        await PipelineFixture.WaitUntilAsync(async () => await store.CountAsync("SELECT count(*) FROM audit.events") > 1_000,
+            Patience, () => Task.FromResult(first.Output));
+        // A second worker joins (partitions are split), then the first leaves (all move to the second).
+        await using var second = fx.StartIngest(store, topic, batchSize: 300);
+        await PipelineFixture.WaitUntilAsync(() => Task.FromResult(second.Output.Contains("Assigned", StringComparison.Ordinal)),
+            Patience, () => Task.FromResult(second.Output));
+        await Task.Delay(2_000);
+        await first.StopAsync();
+        await producer;
+
+        await WaitForEventsAsync(store, produced.Count, second);
+        await Task.Delay(2_000);
+        Assert.Contains("Revoked", first.Output, StringComparison.Ordinal);
+        Assert.Equal(10_000, await store.CountAsync("SELECT count(*) FROM audit.events"));
+        await AssertIdsStoredExactlyAsync(store, produced);
+        await AssertVerifiesAsync(store);
+    }
+
+    [Fact]
     public async Task PostgreSQL_outage_during_ingest_is_waited_out_with_nothing_lost()
     {
         var server = await PostgresServer.StartAsync(); // its own server: this test stops it

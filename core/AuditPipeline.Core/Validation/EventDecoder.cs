@@ -48,7 +48,7 @@ public sealed class EventDecoder(ValidationLimits limits)
         {
             var code = ContractJson.IsWellFormedJson(value) ? RejectCodes.SchemaViolation : RejectCodes.MalformedJson;
             var where = ex is JsonException { Path: { } path } ? $" at {path}" : "";
-            return (null, new(code, $"{Describe(code)}{where}: {Trim(ex.Message)}"));
+            return (null, new(code, $"{Describe(code)}{where}: {Explain(ex.Message)}"));
         }
 
         IReadOnlyList<FieldError> errors;
@@ -81,6 +81,37 @@ public sealed class EventDecoder(ValidationLimits limits)
 
     private static string Describe(string code) =>
         code == RejectCodes.MalformedJson ? "Not well-formed UTF-8 JSON" : "Does not match the agent-action v1 schema";
+
+    /// <summary>The serializer's message in the contract's terms, without .NET type names.</summary>
+    private static string Explain(string message)
+    {
+        const string Unmapped = "The JSON property '";
+        const string Missing = "missing required properties including: ";
+        if (message.StartsWith(Unmapped, StringComparison.Ordinal) && message.Contains("could not be mapped", StringComparison.Ordinal))
+        {
+            var name = message[Unmapped.Length..message.IndexOf('\'', Unmapped.Length)];
+            return $"unknown property '{name}' (not in the v1 schema)";
+        }
+        var missing = message.IndexOf(Missing, StringComparison.Ordinal);
+        if (missing >= 0)
+        {
+            return "missing required properties: " + message[(missing + Missing.Length)..].TrimEnd('.').Replace("'", "", StringComparison.Ordinal);
+        }
+        if (message.Contains("could not be converted to", StringComparison.Ordinal))
+        {
+            return "wrong type or value for this property";
+        }
+        if (message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
+        {
+            return "duplicate property";
+        }
+        if (message.Contains("null", StringComparison.OrdinalIgnoreCase) && message.Contains("non-nullable", StringComparison.OrdinalIgnoreCase))
+        {
+            return "must not be null";
+        }
+        var details = message.IndexOf(" Path:", StringComparison.Ordinal);
+        return Trim(details > 0 ? message[..details] : message);
+    }
 
     private static string Trim(string message) =>
         message.Length <= 500 ? message : message[..500] + "…";
