@@ -13,11 +13,12 @@ Console.WriteLine($"bench/ingest: {events} events, {Environment.ProcessorCount} 
 
 await using var postgres = await PostgresServer.StartAsync();
 var store = await postgres.CreateStoreAsync();
-var workload = Workload.Build(events);
+var workload = Workload.Build(events, seed: 2026);
+var warmup = Workload.Build(Math.Max(1000, events / 10), seed: 7);
 using var kafka = new MockKafkaCluster();
 // The mock broker keeps only ~5 MB per partition (older messages are dropped): ~2,000 lz4
 // events per partition stay far below that, even where agents hash unevenly.
-var partitions = Math.Max(16, (int)Math.Ceiling(events / 2000.0));
+var partitions = Math.Max(16, (int)Math.Ceiling(events * 1.1 / 2000.0));
 kafka.CreateTopic("agent-actions", partitions);
 kafka.CreateTopic("agent-actions.dlq", 4);
 
@@ -32,7 +33,7 @@ if (args.Contains("--stages"))
 
 var rawBefore = await RawCopy.MeasureAsync(store, workload, "raw_copy_a");
 Console.WriteLine($"(a) raw COPY: {rawBefore:0} rows/s");
-var endToEnd = await EndToEnd.MeasureAsync(store, kafka, workload);
+var endToEnd = await EndToEnd.MeasureAsync(store, kafka, warmup, workload);
 Console.WriteLine($"(b) end to end: {endToEnd.EventsPerSecond:0} events/s ({endToEnd.Elapsed.TotalSeconds:0.0}s)");
 var rawAfter = await RawCopy.MeasureAsync(store, workload, "raw_copy_b");
 Console.WriteLine($"(a) raw COPY again: {rawAfter:0} rows/s");

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using AuditPipeline.Core.Contract;
 using AuditPipeline.Core.Store;
 using AuditPipeline.Testing;
@@ -18,7 +17,6 @@ internal static class RawCopy
         await store.ExecAsAdminAsync($"CREATE TABLE public.{table} (LIKE audit.events INCLUDING ALL)");
         var hash = new byte[32];
         var recordedAt = Timestamps.ToUtcMicroseconds(DateTimeOffset.UtcNow);
-        var payloads = workload.Canonical.Select(c => Encoding.UTF8.GetString(c)).ToList();
 
         await using var ds = store.AdminDataSource();
         await using var conn = await ds.OpenConnectionAsync();
@@ -40,7 +38,7 @@ internal static class RawCopy
                     await importer.WriteAsync(AgentActionOccurred.TypeName, NpgsqlDbType.Text);
                     await importer.WriteAsync(e.OccurredAt, NpgsqlDbType.TimestampTz);
                     await importer.WriteAsync(recordedAt, NpgsqlDbType.TimestampTz);
-                    await importer.WriteAsync(payloads[i], NpgsqlDbType.Json);
+                    await importer.WriteAsync(workload.Canonical[i], NpgsqlDbType.Json);
                     await importer.WriteAsync(hash, NpgsqlDbType.Bytea);
                     await importer.WriteAsync(hash, NpgsqlDbType.Bytea);
                 }

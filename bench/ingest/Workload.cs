@@ -8,10 +8,10 @@ internal sealed record Workload(IReadOnlyList<AgentActionOccurred> Events, IRead
 {
     public double AverageBytes => Canonical.Average(c => c.Length);
 
-    public static Workload Build(int count)
+    public static Workload Build(int count, int seed)
     {
         const int agents = 200;
-        var fleet = new SampleFleet(agents, seed: 2026);
+        var fleet = new SampleFleet(agents, seed);
         var now = DateTimeOffset.UtcNow;
         var events = new List<AgentActionOccurred>(count);
         for (var i = 0; i < count; i++)

@@ -35,7 +35,7 @@ public sealed class IngestWorker(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var consumer = BuildConsumer();
-        var batches = Channel.CreateBounded<Batch>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+        var batches = Channel.CreateBounded<Batch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
         using var drainLimit = new CancellationTokenSource();
         stoppingToken.Register(() => drainLimit.CancelAfter(_options.ShutdownDrainMs));
 
@@ -131,12 +131,26 @@ public sealed class IngestWorker(
                 var batch = new Batch(generation, _options.BatchSize);
                 var readStarted = Stopwatch.GetTimestamp();
                 var deadline = clock.GetUtcNow() + maxWait;
-                while (batch.Count < _options.BatchSize && !ct.IsCancellationRequested)
+                var handedOver = false;
+                while (!handedOver && batch.Count < _options.BatchSize && !ct.IsCancellationRequested)
                 {
                     var remaining = deadline - clock.GetUtcNow();
                     if (remaining <= TimeSpan.Zero)
                     {
-                        break;
+                        if (batch.Count == 0)
+                        {
+                            deadline = clock.GetUtcNow() + maxWait;
+                            continue;
+                        }
+                        batch.ReadTime = Stopwatch.GetElapsedTime(readStarted);
+                        // Low load: a partial batch goes as soon as the writer can take it. Writer busy:
+                        // keep filling this one, so batches grow with load (fewer, larger transactions).
+                        handedOver = output.TryWrite(batch);
+                        remaining = TimeSpan.FromMilliseconds(5);
+                        if (handedOver)
+                        {
+                            break;
+                        }
                     }
                     var result = consumer.Consume(remaining);
                     if (generation != Volatile.Read(ref _generation))
@@ -151,12 +165,16 @@ public sealed class IngestWorker(
                     }
                     Add(batch, result);
                 }
-                batch.ReadTime = Stopwatch.GetElapsedTime(readStarted);
-                if (batch.Count > 0 && !output.TryWrite(batch))
+                if (!handedOver && batch.Count > 0)
                 {
-                    // Back-pressure: the writer is behind (or PostgreSQL is down). Waiting here keeps
-                    // memory bounded; librdkafka keeps the group session alive on its own thread.
-                    output.WriteAsync(batch, ct).AsTask().GetAwaiter().GetResult();
+                    batch.ReadTime = Stopwatch.GetElapsedTime(readStarted);
+                    if (!output.TryWrite(batch))
+                    {
+                        // Back-pressure: a full batch and the writer is behind (or PostgreSQL is down).
+                        // Waiting here keeps memory bounded; librdkafka keeps the group session alive
+                        // on its own thread.
+                        output.WriteAsync(batch, ct).AsTask().GetAwaiter().GetResult();
+                    }
                 }
             }
         }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
@@ -33,36 +34,41 @@ public static class ChainHash
         {
             throw new ArgumentException("prev_hash must be 32 bytes", nameof(prevHash));
         }
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Span<byte> scratch = stackalloc byte[512];
-        sha.AppendData(prevHash);
-        sha.AppendData(Domain);
-        AppendString16(sha, streamId, scratch);
-        BinaryPrimitives.WriteInt64BigEndian(scratch, version);
-        sha.AppendData(scratch[..8]);
-        eventId.TryWriteBytes(scratch, bigEndian: true, out _);
-        sha.AppendData(scratch[..16]);
-        AppendString16(sha, eventType, scratch);
-        BinaryPrimitives.WriteInt64BigEndian(scratch, Timestamps.ToUnixMicroseconds(recordedAt));
-        sha.AppendData(scratch[..8]);
-        BinaryPrimitives.WriteUInt32BigEndian(scratch, checked((uint)payload.Length));
-        sha.AppendData(scratch[..4]);
-        sha.AppendData(payload);
-        var hash = new byte[Size];
-        sha.GetHashAndReset(hash);
-        return hash;
-    }
-
-    private static void AppendString16(IncrementalHash sha, string value, Span<byte> scratch)
-    {
-        var byteCount = Encoding.UTF8.GetByteCount(value);
-        if (byteCount > ushort.MaxValue)
+        var streamBytes = Encoding.UTF8.GetByteCount(streamId);
+        var typeBytes = Encoding.UTF8.GetByteCount(eventType);
+        if (streamBytes > ushort.MaxValue || typeBytes > ushort.MaxValue)
         {
-            throw new ArgumentException("identifier too long for the chain record", nameof(value));
+            throw new ArgumentException("identifier too long for the chain record");
         }
-        var buffer = byteCount + 2 <= scratch.Length ? scratch : new byte[byteCount + 2];
-        BinaryPrimitives.WriteUInt16BigEndian(buffer, (ushort)byteCount);
-        Encoding.UTF8.GetBytes(value, buffer[2..]);
-        sha.AppendData(buffer[..(byteCount + 2)]);
+        // One contiguous buffer and a one-shot hash: this runs once per stored event.
+        var length = Size + Domain.Length + 2 + streamBytes + 8 + 16 + 2 + typeBytes + 8 + 4 + payload.Length;
+        var rented = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var buffer = rented.AsSpan(0, length);
+            var at = 0;
+            prevHash.CopyTo(buffer);
+            at += Size;
+            Domain.CopyTo(buffer[at..]);
+            at += Domain.Length;
+            BinaryPrimitives.WriteUInt16BigEndian(buffer[at..], (ushort)streamBytes);
+            at += 2 + Encoding.UTF8.GetBytes(streamId, buffer[(at + 2)..]);
+            BinaryPrimitives.WriteInt64BigEndian(buffer[at..], version);
+            at += 8;
+            eventId.TryWriteBytes(buffer[at..], bigEndian: true, out _);
+            at += 16;
+            BinaryPrimitives.WriteUInt16BigEndian(buffer[at..], (ushort)typeBytes);
+            at += 2 + Encoding.UTF8.GetBytes(eventType, buffer[(at + 2)..]);
+            BinaryPrimitives.WriteInt64BigEndian(buffer[at..], Timestamps.ToUnixMicroseconds(recordedAt));
+            at += 8;
+            BinaryPrimitives.WriteUInt32BigEndian(buffer[at..], checked((uint)payload.Length));
+            at += 4;
+            payload.CopyTo(buffer[at..]);
+            return SHA256.HashData(buffer);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 }

@@ -202,7 +202,7 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
             await importer.WriteAsync(row.Event.EventType, NpgsqlDbType.Text, ct);
             await importer.WriteAsync(row.Event.OccurredAt, NpgsqlDbType.TimestampTz, ct);
             await importer.WriteAsync(recordedAt, NpgsqlDbType.TimestampTz, ct);
-            await importer.WriteAsync(Encoding.UTF8.GetString(row.Event.Payload), NpgsqlDbType.Json, ct);
+            await importer.WriteAsync(row.Event.Payload, NpgsqlDbType.Json, ct); // UTF-8 bytes as they are: no re-encoding
             await importer.WriteAsync(row.PrevHash, NpgsqlDbType.Bytea, ct);
             await importer.WriteAsync(row.Hash, NpgsqlDbType.Bytea, ct);
         }
