@@ -38,6 +38,26 @@ internal static class StoreCommands
             }
             return 0;
         });
-        return new Command("store", "Event store information") { stats, quarantine };
+        var subscriptions = new Command("subscriptions", "Each subscription's checkpoint and lag (events and seconds behind the log head)");
+        subscriptions.SetAction(async (parse, ct) =>
+        {
+            await using var dataSource = CliSettings.AppDataSource();
+            await using var cmd = dataSource.CreateCommand(SqlScripts.Query("read_subscription_lag"));
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            var any = false;
+            while (await reader.ReadAsync(ct))
+            {
+                any = true;
+                var (position, head) = (reader.GetInt64(1), reader.GetInt64(2));
+                var behindSeconds = reader.IsDBNull(4) ? 0 : Math.Max(0, (DateTimeOffset.UtcNow - reader.GetFieldValue<DateTimeOffset>(4)).TotalSeconds);
+                Console.WriteLine($"{reader.GetString(0)}: position={position} head={head} lag_events={head - position} lag_seconds={behindSeconds:0.0} checkpoint_at={reader.GetFieldValue<DateTimeOffset>(3):u}");
+            }
+            if (!any)
+            {
+                Console.WriteLine("no subscriptions have a checkpoint yet");
+            }
+            return 0;
+        });
+        return new Command("store", "Event store information") { stats, quarantine, subscriptions };
     }
 }

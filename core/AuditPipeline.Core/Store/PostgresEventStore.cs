@@ -61,6 +61,9 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
             await AdvanceHeadsAsync(conn, tx, rows, heads, recordedAt, ct);
             head = new LogPosition(nextSeq + rows.Count - 1);
             await AdvanceLogHeadAsync(conn, tx, nextSeq, nextSeq + rows.Count, ct);
+            await using var notify = new NpgsqlCommand(SqlScripts.Query("notify_appended"), conn, tx);
+            notify.Parameters.AddWithValue("head", head.Value);
+            await notify.ExecuteNonQueryAsync(ct);
         }
         if (allRejects.Count > 0)
         {

@@ -1,0 +1,1 @@
+SELECT position FROM audit.subscription_checkpoints WHERE name = @name

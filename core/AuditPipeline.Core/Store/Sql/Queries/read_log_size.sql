@@ -1,0 +1,1 @@
+SELECT next_seq - 1 FROM audit.log_head

@@ -1,0 +1,177 @@
+using System.Text;
+using Npgsql;
+
+namespace AuditPipeline.Core.Store;
+
+/// <summary>An event as stored, with its position in the log and in its agent's chain.</summary>
+public sealed record StoredEvent(
+    long GlobalSeq, string StreamId, long Version, Guid EventId, string EventType,
+    DateTimeOffset OccurredAt, DateTimeOffset RecordedAt, byte[] Payload, byte[] PrevHash, byte[] Hash);
+
+/// <summary>Handles one batch of events in log order. It must be idempotent: after a crash the batch comes again.</summary>
+public delegate Task EventBatchHandler(IReadOnlyList<StoredEvent> events, CancellationToken ct);
+
+public sealed record SubscriptionOptions
+{
+    public int BatchSize { get; init; } = 5000;
+    /// <summary>Longest sleep between polls when no notification arrives (notifications make tailing immediate).</summary>
+    public TimeSpan IdlePoll { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>How often a standby instance retries the leader lock.</summary>
+    public TimeSpan StandbyRetry { get; init; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>
+/// Delivers every committed event once per subscriber, in log order, from its checkpoint:
+/// catch-up from zero, then live tailing woken by NOTIFY. One active instance per subscription
+/// name across processes (a session advisory lock held while running; a standby takes over
+/// when the holder's connection ends). The checkpoint is saved after the handler returns, so
+/// delivery is at-least-once per batch and handlers are idempotent.
+/// </summary>
+public sealed class StoreSubscription(NpgsqlDataSource dataSource, string name, EventBatchHandler handler, SubscriptionOptions? options = null)
+{
+    private readonly SubscriptionOptions _options = options ?? new SubscriptionOptions();
+
+    /// <summary>True while this instance holds the leader lock.</summary>
+    public bool IsActive { get; private set; }
+
+    /// <summary>Last position handled (0 before the first event).</summary>
+    public long Position { get; private set; }
+
+    /// <summary>Latest log size this instance has seen (from reads and commit notifications).</summary>
+    public long Head { get; private set; }
+
+    public string Name => name;
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        // The lock lives as long as this connection: a crashed process releases it with its socket.
+        await using var lockConn = await dataSource.OpenConnectionAsync(ct);
+        while (!await TryLockAsync(lockConn, ct))
+        {
+            await Task.Delay(_options.StandbyRetry, ct);
+        }
+        IsActive = true;
+        try
+        {
+            await using var listenConn = await dataSource.OpenConnectionAsync(ct);
+            using var woken = new SemaphoreSlim(0);
+            listenConn.Notification += (_, e) =>
+            {
+                if (long.TryParse(e.Payload, System.Globalization.CultureInfo.InvariantCulture, out var head) && head > Head)
+                {
+                    Head = head;
+                }
+                woken.Release();
+            };
+            await using (var listen = new NpgsqlCommand("LISTEN audit_events", listenConn))
+            {
+                await listen.ExecuteNonQueryAsync(ct);
+            }
+            using var stopListening = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var listening = ListenAsync(listenConn, stopListening.Token);
+            try
+            {
+                await TailAsync(woken, listening, ct);
+            }
+            finally
+            {
+                await stopListening.CancelAsync();
+                try
+                {
+                    await listening;
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+        }
+        finally
+        {
+            IsActive = false;
+            // A pooled connection keeps session locks until it is reused: release the lock now so
+            // a standby takes over at once.
+            await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtextextended('audit.subscription:' || @name, 0))", lockConn);
+            unlock.Parameters.AddWithValue("name", name);
+            await unlock.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    private async Task TailAsync(SemaphoreSlim woken, Task listening, CancellationToken ct)
+    {
+        Position = await ReadCheckpointAsync(ct);
+        Head = Math.Max(Head, Position);
+        using var registration = SubscriptionMetrics.Track(this);
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            var batch = await ReadAfterAsync(Position, ct);
+            if (batch.Count == 0)
+            {
+                if (listening.IsFaulted)
+                {
+                    await listening; // the notification connection broke: surface it
+                }
+                // Sleep until an append commits (or the idle poll, in case a notification was missed).
+                await woken.WaitAsync(_options.IdlePoll, ct);
+                continue;
+            }
+            if (batch[0].GlobalSeq != Position + 1)
+            {
+                throw new InvalidOperationException(
+                    $"Subscription {name}: expected log position {Position + 1} next but found {batch[0].GlobalSeq}; the log has a hole (run auditctl verify).");
+            }
+            await handler(batch, ct);
+            Position = batch[^1].GlobalSeq;
+            Head = Math.Max(Head, Position);
+            await SaveCheckpointAsync(Position, ct);
+        }
+    }
+
+    /// <summary>Keeps reading notifications off the LISTEN connection; the handler wakes the tail loop.</summary>
+    private static async Task ListenAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        while (true)
+        {
+            await connection.WaitAsync(ct);
+        }
+    }
+
+    private async Task<bool> TryLockAsync(NpgsqlConnection conn, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtextextended('audit.subscription:' || @name, 0))", conn);
+        cmd.Parameters.AddWithValue("name", name);
+        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    private async Task<long> ReadCheckpointAsync(CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(SqlScripts.Query("read_checkpoint"));
+        cmd.Parameters.AddWithValue("name", name);
+        return await cmd.ExecuteScalarAsync(ct) is long position ? position : 0;
+    }
+
+    private async Task SaveCheckpointAsync(long position, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(SqlScripts.Query("save_checkpoint"));
+        cmd.Parameters.AddWithValue("name", name);
+        cmd.Parameters.AddWithValue("position", position);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    private async Task<List<StoredEvent>> ReadAfterAsync(long after, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(SqlScripts.Query("read_events_after"));
+        cmd.Parameters.AddWithValue("after", after);
+        cmd.Parameters.AddWithValue("limit", _options.BatchSize);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var events = new List<StoredEvent>();
+        while (await reader.ReadAsync(ct))
+        {
+            events.Add(new StoredEvent(
+                reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetGuid(3), reader.GetString(4),
+                reader.GetFieldValue<DateTimeOffset>(5), reader.GetFieldValue<DateTimeOffset>(6),
+                Encoding.UTF8.GetBytes(reader.GetString(7)), reader.GetFieldValue<byte[]>(8), reader.GetFieldValue<byte[]>(9)));
+        }
+        return events;
+    }
+}
