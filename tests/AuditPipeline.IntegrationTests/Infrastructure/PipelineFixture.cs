@@ -6,7 +6,7 @@ using Xunit;
 namespace AuditPipeline.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// Real servers for a test class: PostgreSQL 15 and a Kafka-protocol broker (librdkafka's mock
+/// Real servers for the integration tests: PostgreSQL 15, ClickHouse and a Kafka-protocol broker (librdkafka's mock
 /// cluster) on loopback. Each test takes its own database and topics so tests never share state.
 /// </summary>
 public sealed class PipelineFixture : IAsyncLifetime
@@ -15,16 +15,19 @@ public sealed class PipelineFixture : IAsyncLifetime
 
     public PostgresServer Postgres { get; private set; } = null!;
     public MockKafkaCluster Kafka { get; private set; } = null!;
+    public ClickHouseServer ClickHouse { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
         Postgres = await PostgresServer.StartAsync();
+        ClickHouse = await ClickHouseServer.StartAsync();
         Kafka = new MockKafkaCluster(brokers: 1);
     }
 
     public async Task DisposeAsync()
     {
         Kafka.Dispose();
+        await ClickHouse.DisposeAsync();
         await Postgres.DisposeAsync();
     }
 

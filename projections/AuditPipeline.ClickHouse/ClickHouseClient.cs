@@ -1,0 +1,70 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace AuditPipeline.ClickHouse;
+
+/// <summary>The server refused a query; <see cref="ServerMessage"/> is what it said.</summary>
+public sealed class ClickHouseException(HttpStatusCode status, string serverMessage, string queryStart)
+    : Exception($"ClickHouse answered {(int)status}: {serverMessage.Trim()} (query: {queryStart})")
+{
+    public HttpStatusCode Status { get; } = status;
+    public string ServerMessage { get; } = serverMessage;
+}
+
+/// <summary>
+/// ClickHouse over its HTTP interface: queries in the body, non-200 answers are errors with the
+/// server's message, inserts in RowBinary. Connection failures are retried with backoff; a
+/// query the server rejects is not.
+/// </summary>
+public sealed class ClickHouseClient(HttpClient http, Uri baseUri, int maxAttempts = 5)
+{
+    public async Task ExecuteAsync(string sql, CancellationToken ct) => await QueryAsync(sql, ct);
+
+    /// <summary>Runs a query and returns the body (ask for a format in the SQL, e.g. FORMAT TSV).</summary>
+    public Task<string> QueryAsync(string sql, CancellationToken ct) =>
+        SendAsync(() => new StringContent(sql, Encoding.UTF8), baseUri, sql, ct);
+
+    /// <summary>Inserts rows encoded by <paramref name="body"/> in RowBinary into the given columns.</summary>
+    public Task InsertRowBinaryAsync(string table, IReadOnlyList<string> columns, byte[] body, CancellationToken ct)
+    {
+        var insert = $"INSERT INTO {ClickHouseSql.Identifier(table)} ({string.Join(", ", columns.Select(ClickHouseSql.Identifier))}) FORMAT RowBinary";
+        var uri = new Uri(baseUri, "?query=" + Uri.EscapeDataString(insert));
+        return SendAsync(() => new ByteArrayContent(body), uri, insert, ct);
+    }
+
+    private async Task<string> SendAsync(Func<HttpContent> content, Uri uri, string sql, CancellationToken ct)
+    {
+        var delay = TimeSpan.FromMilliseconds(200);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = content() };
+                using var response = await http.SendAsync(request, ct);
+                var text = await response.Content.ReadAsStringAsync(ct);
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return text;
+                }
+                if ((int)response.StatusCode < 500 || attempt >= maxAttempts || !LooksTransient(text))
+                {
+                    throw new ClickHouseException(response.StatusCode, text, sql.Length <= 120 ? sql : sql[..120] + "…");
+                }
+            }
+            catch (HttpRequestException ex) when (attempt < maxAttempts && ex.InnerException is SocketException or IOException)
+            {
+                // Server down or restarting: wait and try again.
+            }
+            await Task.Delay(delay, ct);
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5_000));
+        }
+    }
+
+    // 5xx is also how ClickHouse reports a bad query; only overload-like answers are retried.
+    private static bool LooksTransient(string serverMessage) =>
+        serverMessage.Contains("TOO_MANY_SIMULTANEOUS_QUERIES", StringComparison.Ordinal)
+        || serverMessage.Contains("Too many simultaneous queries", StringComparison.Ordinal)
+        || serverMessage.Contains("MEMORY_LIMIT_EXCEEDED", StringComparison.Ordinal)
+        || serverMessage.Contains("Timeout", StringComparison.Ordinal);
+}
