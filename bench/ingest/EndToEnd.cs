@@ -41,7 +41,7 @@ internal static class EndToEnd
         await using var poll = store.AppDataSource();
         Produce(producer, warmup);
         await WaitForLogSizeAsync(poll, warmup.Events.Count, ingest);
-        await WaitAsync(() => Task.FromResult(CommittedLag(kafka, "agent-actions") == 0), TimeSpan.FromMinutes(2), () => ingest.Output);
+        await WaitAsync(() => Task.FromResult(KafkaProbe.CommittedLag(kafka.BootstrapServers, "agent-actions", "audit-ingest") == 0), TimeSpan.FromMinutes(2), () => ingest.Output);
         Console.WriteLine($"    warm-up: {warmup.Events.Count} events stored");
 
         var clock = Stopwatch.StartNew();
@@ -49,7 +49,7 @@ internal static class EndToEnd
         Console.WriteLine($"    all {workload.Events.Count} events acknowledged by the broker after {clock.Elapsed.TotalSeconds:0.0}s");
         var expected = warmup.Events.Count + workload.Events.Count;
         await WaitForLogSizeAsync(poll, expected, ingest);
-        await WaitAsync(() => Task.FromResult(CommittedLag(kafka, "agent-actions") == 0), TimeSpan.FromMinutes(2), () => ingest.Output);
+        await WaitAsync(() => Task.FromResult(KafkaProbe.CommittedLag(kafka.BootstrapServers, "agent-actions", "audit-ingest") == 0), TimeSpan.FromMinutes(2), () => ingest.Output);
         clock.Stop();
         foreach (var line in ingest.Output.Split('\n').Where(l => l.Contains("progress", StringComparison.Ordinal)))
         {
@@ -94,28 +94,6 @@ internal static class EndToEnd
             await using var cmd = poll.CreateCommand("SELECT next_seq - 1 FROM audit.log_head");
             return (long)(await cmd.ExecuteScalarAsync())! >= expected;
         }, TimeSpan.FromMinutes(20), () => ingest.Output);
-
-    private static long CommittedLag(MockKafkaCluster kafka, string topic)
-    {
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = kafka.BootstrapServers,
-            GroupId = "audit-ingest",
-            EnableAutoCommit = false,
-        }).Build();
-        var metadata = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = kafka.BootstrapServers }).Build();
-        using (metadata)
-        {
-            var partitions = metadata.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics[0].Partitions
-                .Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
-            long lag = 0;
-            foreach (var c in consumer.Committed(partitions, TimeSpan.FromSeconds(10)))
-            {
-                lag += consumer.QueryWatermarkOffsets(c.TopicPartition, TimeSpan.FromSeconds(10)).High.Value - Math.Max(0, c.Offset.Value);
-            }
-            return lag;
-        }
-    }
 
     private static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> diagnostics)
     {

@@ -31,9 +31,7 @@ internal static class Stages
     {
         await using var ds = store.AppDataSource();
         var eventStore = new PostgresEventStore(ds, TimeProvider.System);
-        var incoming = workload.Events.Select((e, i) => new IncomingEvent(
-            e.EventId, e.Agent.Id, AgentActionOccurred.TypeName, e.OccurredAt, workload.Canonical[i],
-            new SourceMessage(new SourcePosition("bench", 0, i), null, workload.Canonical[i]))).ToList();
+        var incoming = workload.Events.Select((e, i) => TestEvents.Incoming(e, i)).ToList();
         var clock = Stopwatch.StartNew();
         for (var start = 0; start < incoming.Count; start += 5000)
         {

@@ -177,13 +177,7 @@ public sealed class EventStoreTests(PipelineFixture fx)
     }
 
     private List<IncomingEvent> Events(AgentIdentity agent, int count, DateTimeOffset? at = null) =>
-        Enumerable.Range(0, count).Select(i =>
-        {
-            var e = _fleet.Next(agent, (at ?? DateTimeOffset.UtcNow).AddMilliseconds(i));
-            var payload = ContractJson.SerializeCanonical(e);
-            return new IncomingEvent(e.EventId, agent.Id, AgentActionOccurred.TypeName, e.OccurredAt, payload,
-                new SourceMessage(new SourcePosition("test", 0, i), null, payload));
-        }).ToList();
+        TestEvents.ForAgent(_fleet, agent, count, at);
 
     private sealed class ManualClock(DateTimeOffset now) : TimeProvider
     {

@@ -52,7 +52,7 @@ public sealed class IngestTests(PipelineFixture fx)
         ProduceAgain(topic, produced.Take(500).ToList());
         await using var second = fx.StartIngest(store, topic, group: "second");
         await PipelineFixture.WaitUntilAsync(
-            async () => await CommittedLagAsync(topic, "second") == 0,
+            () => Task.FromResult(KafkaProbe.CommittedLag(fx.Kafka.BootstrapServers, topic, "second") == 0),
             Patience, () => Task.FromResult("group 'second' did not consume everything\n" + second.Output));
 
         Assert.Equal(3_000, await store.CountAsync("SELECT count(*) FROM audit.events"));
@@ -215,26 +215,6 @@ public sealed class IngestTests(PipelineFixture fx)
         producer.Flush(TimeSpan.FromSeconds(30));
         consumer.Close();
         Assert.Equal(wanted.Count, sent);
-    }
-
-    private async Task<long> CommittedLagAsync(string topic, string group)
-    {
-        using var admin = new Confluent.Kafka.ConsumerBuilder<byte[], byte[]>(new Confluent.Kafka.ConsumerConfig
-        {
-            BootstrapServers = fx.Kafka.BootstrapServers,
-            GroupId = group,
-            EnableAutoCommit = false,
-        }).Build();
-        var partitions = Enumerable.Range(0, 16).Select(p => new Confluent.Kafka.TopicPartition(topic, p)).ToList();
-        var committed = admin.Committed(partitions, TimeSpan.FromSeconds(10));
-        long lag = 0;
-        foreach (var c in committed)
-        {
-            var high = admin.QueryWatermarkOffsets(c.TopicPartition, TimeSpan.FromSeconds(10)).High.Value;
-            lag += high - Math.Max(0, c.Offset.Value);
-        }
-        await Task.CompletedTask;
-        return lag;
     }
 
     private static Task WaitForEventsAsync(TestStore store, int expected, ChildProcess ingest) =>

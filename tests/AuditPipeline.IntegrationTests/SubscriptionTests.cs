@@ -143,15 +143,7 @@ public sealed class SubscriptionTests(PipelineFixture fx)
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => runSecond);
     }
 
-    private List<IncomingEvent> Events(int count) =>
-        Enumerable.Range(0, count).Select(i =>
-        {
-            var agent = _fleet.Agents[i % _fleet.Agents.Count];
-            var e = _fleet.Next(agent, DateTimeOffset.UtcNow);
-            var payload = ContractJson.SerializeCanonical(e);
-            return new IncomingEvent(e.EventId, agent.Id, AgentActionOccurred.TypeName, e.OccurredAt, payload,
-                new SourceMessage(new SourcePosition("test", 0, i), null, payload));
-        }).ToList();
+    private List<IncomingEvent> Events(int count) => TestEvents.AcrossFleet(_fleet, count);
 
     private static Task WaitUntilAsync(Func<bool> condition, Func<string> describe) =>
         PipelineFixture.WaitUntilAsync(() => Task.FromResult(condition()), Patience, () => Task.FromResult(describe()));
