@@ -19,6 +19,9 @@ internal static class CliSettings
     public static NpgsqlDataSource AdminDataSource(string? overrideConnection = null) =>
         NpgsqlDataSource.Create(overrideConnection ?? Configuration["Store:AdminConnectionString"] ?? Required("Store:ConnectionString"));
 
+    public static AuditPipeline.ClickHouse.ClickHouseClient ClickHouse(HttpClient http) =>
+        new(http, new Uri(Required("ClickHouse:Url")));
+
     public static string KafkaBootstrap()
     {
         var kafka = new KafkaOptions();

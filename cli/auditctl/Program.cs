@@ -8,5 +8,7 @@ var root = new RootCommand("auditctl: operate AuditPipeline (schema, verificatio
     EmitCommands.CreateEmit(),
     EmitCommands.CreateSimulate(),
     StoreCommands.Create(),
+    ProjectionCommands.CreateClickHouse(),
+    ProjectionCommands.CreateProjections(),
 };
 return await root.Parse(args).InvokeAsync();

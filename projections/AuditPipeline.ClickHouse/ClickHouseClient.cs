@@ -29,7 +29,9 @@ public sealed class ClickHouseClient(HttpClient http, Uri baseUri, int maxAttemp
     public Task InsertRowBinaryAsync(string table, IReadOnlyList<string> columns, byte[] body, CancellationToken ct)
     {
         var insert = $"INSERT INTO {ClickHouseSql.Identifier(table)} ({string.Join(", ", columns.Select(ClickHouseSql.Identifier))}) FORMAT RowBinary";
-        var uri = new Uri(baseUri, "?query=" + Uri.EscapeDataString(insert));
+        // Keep the base URL's own parameters (database=..., settings) and add the query.
+        var separator = string.IsNullOrEmpty(baseUri.Query) ? "?" : "&";
+        var uri = new Uri(baseUri + separator + "query=" + Uri.EscapeDataString(insert));
         return SendAsync(() => new ByteArrayContent(body), uri, insert, ct);
     }
 

@@ -18,6 +18,10 @@ public sealed record SubscriptionOptions
     public TimeSpan IdlePoll { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>How often a standby instance retries the leader lock.</summary>
     public TimeSpan StandbyRetry { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>Runs once the leader lock is held, before the checkpoint is read (e.g. a rebuild resets it here).</summary>
+    public Func<CancellationToken, Task>? OnActivated { get; init; }
+    /// <summary>Return when the head is reached instead of tailing (rebuilds, tools).</summary>
+    public bool StopWhenCaughtUp { get; init; }
 }
 
 /// <summary>
@@ -53,6 +57,10 @@ public sealed class StoreSubscription(NpgsqlDataSource dataSource, string name, 
         IsActive = true;
         try
         {
+            if (_options.OnActivated is { } onActivated)
+            {
+                await onActivated(ct);
+            }
             await using var listenConn = await dataSource.OpenConnectionAsync(ct);
             using var woken = new SemaphoreSlim(0);
             listenConn.Notification += (_, e) =>
@@ -107,6 +115,10 @@ public sealed class StoreSubscription(NpgsqlDataSource dataSource, string name, 
             var batch = await ReadAfterAsync(Position, ct);
             if (batch.Count == 0)
             {
+                if (_options.StopWhenCaughtUp)
+                {
+                    return;
+                }
                 if (listening.IsFaulted)
                 {
                     await listening; // the notification connection broke: surface it

@@ -59,12 +59,22 @@ public sealed class PipelineFixture : IAsyncLifetime
     }
 
     public Task<(int ExitCode, string Output)> AuditctlAsync(TestStore store, params string[] args) =>
-        ChildProcess.RunDotnetAsync(RepoPaths.AuditctlDll, new Dictionary<string, string>
+        AuditctlAsync(store, new Dictionary<string, string>(), args);
+
+    public Task<(int ExitCode, string Output)> AuditctlAsync(TestStore store, IReadOnlyDictionary<string, string> extraEnv, params string[] args)
+    {
+        var env = new Dictionary<string, string>
         {
             ["Store__ConnectionString"] = store.AppConnectionString,
             ["Store__AdminConnectionString"] = store.AdminConnectionString,
             ["Kafka__BootstrapServers"] = Kafka.BootstrapServers,
-        }, args);
+        };
+        foreach (var (key, value) in extraEnv)
+        {
+            env[key] = value;
+        }
+        return ChildProcess.RunDotnetAsync(RepoPaths.AuditctlDll, env, args);
+    }
 
     /// <summary>Polls until the condition holds; fails the test with the description otherwise.</summary>
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<Task<string>> describe)

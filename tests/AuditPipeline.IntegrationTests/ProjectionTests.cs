@@ -1,0 +1,147 @@
+using System.Globalization;
+using AuditPipeline.ClickHouse;
+using AuditPipeline.Core.Store;
+using AuditPipeline.Emitter;
+using AuditPipeline.IntegrationTests.Infrastructure;
+using AuditPipeline.Projections;
+using AuditPipeline.Testing;
+using Xunit;
+
+namespace AuditPipeline.IntegrationTests;
+
+/// <summary>Event store → ClickHouse on real servers: equality with the store, idempotent replay, rebuild.</summary>
+[Collection(PipelineCollection.Name)]
+public sealed class ProjectionTests(PipelineFixture fx) : IDisposable
+{
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromMinutes(5) };
+
+    [Fact]
+    public async Task Projected_totals_minute_counts_and_resource_counts_equal_the_store()
+    {
+        var (store, clickHouse) = await NewStoresAsync();
+        await AppendAsync(store, events: 200_000, agents: 200);
+
+        await ProjectToHeadAsync(store, clickHouse);
+
+        await AssertClickHouseEqualsStoreAsync(store, clickHouse, expectedEvents: 200_000);
+    }
+
+    [Fact]
+    public async Task Replaying_after_a_crash_between_insert_and_checkpoint_doubles_nothing()
+    {
+        var (store, clickHouse) = await NewStoresAsync();
+        await AppendAsync(store, events: 6_000, agents: 20);
+        await ProjectToHeadAsync(store, clickHouse);
+
+        // A projector that inserted but died before saving its checkpoint: the new one starts
+        // from an older checkpoint (here: from zero) and replays every batch.
+        await store.ExecAsAdminAsync($"UPDATE audit.subscription_checkpoints SET position = 0 WHERE name = '{ClickHouseActionsProjection.SubscriptionName}'");
+        await ProjectToHeadAsync(store, clickHouse);
+        // And a batch handed twice to the same projector.
+        await using (var ds = store.AppDataSource())
+        {
+            var projection = new ClickHouseActionsProjection(clickHouse);
+            var replay = new List<StoredEvent>();
+            await new StoreSubscription(ds, "replay-probe", (batch, _) => { replay.AddRange(batch); return Task.CompletedTask; },
+                new SubscriptionOptions { StopWhenCaughtUp = true }).RunAsync(default);
+            await projection.HandleAsync(replay, default);
+            await projection.HandleAsync(replay, default);
+        }
+
+        await AssertClickHouseEqualsStoreAsync(store, clickHouse, expectedEvents: 6_000);
+    }
+
+    [Fact]
+    public async Task Auditctl_rebuild_replaces_the_tables_with_an_exact_projection_of_the_store()
+    {
+        var (store, clickHouse) = await NewStoresAsync();
+        await AppendAsync(store, events: 3_000, agents: 10);
+        await ProjectToHeadAsync(store, clickHouse);
+        await clickHouse.ExecuteAsync("INSERT INTO agent_actions (global_seq, agent_id) VALUES (999999, 'garbage')", default);
+
+        var (exit, output) = await fx.AuditctlAsync(store, new Dictionary<string, string> { ["ClickHouse__Url"] = _clickHouseUrl! },
+            "projections", "rebuild", "clickhouse");
+        Assert.True(exit == 0, output);
+        Assert.Contains("projected up to log position 3000", output, StringComparison.Ordinal);
+        await AssertClickHouseEqualsStoreAsync(store, clickHouse, expectedEvents: 3_000);
+    }
+
+    private string? _clickHouseUrl;
+
+    private async Task<(TestStore Store, ClickHouseClient ClickHouse)> NewStoresAsync()
+    {
+        var store = await fx.Postgres.CreateStoreAsync();
+        var database = store.Database; // one ClickHouse database per test, named like its PostgreSQL one
+        await new ClickHouseClient(_http, fx.ClickHouse.HttpUri).ExecuteAsync($"CREATE DATABASE IF NOT EXISTS {ClickHouseSql.Identifier(database)}", default);
+        _clickHouseUrl = $"{fx.ClickHouse.HttpUri}?database={database}";
+        var clickHouse = new ClickHouseClient(_http, new Uri(_clickHouseUrl));
+        await new ClickHouseSchema(clickHouse).ApplyAsync(default);
+        return (store, clickHouse);
+    }
+
+    private static async Task AppendAsync(TestStore store, int events, int agents)
+    {
+        var fleet = new SampleFleet(agents, seed: events);
+        await using var ds = store.AppDataSource();
+        var eventStore = new PostgresEventStore(ds, TimeProvider.System);
+        var start = DateTimeOffset.UtcNow.AddHours(-3);
+        for (var done = 0; done < events; done += 5_000)
+        {
+            // Spread over three hours so there are many minutes to compare.
+            var batch = Enumerable.Range(done, Math.Min(5_000, events - done))
+                .Select(i => TestEvents.Incoming(fleet.Next(fleet.Agents[i % agents], start.AddMilliseconds(i * 10_800_000.0 / events)), i))
+                .ToList();
+            await eventStore.AppendAsync(batch, [], default);
+        }
+    }
+
+    private static async Task ProjectToHeadAsync(TestStore store, ClickHouseClient clickHouse)
+    {
+        await using var ds = store.AppDataSource();
+        var projection = new ClickHouseActionsProjection(clickHouse);
+        await new StoreSubscription(ds, ClickHouseActionsProjection.SubscriptionName, projection.HandleAsync,
+            new SubscriptionOptions { BatchSize = 20_000, StopWhenCaughtUp = true }).RunAsync(default);
+    }
+
+    private static async Task AssertClickHouseEqualsStoreAsync(TestStore store, ClickHouseClient clickHouse, long expectedEvents)
+    {
+        Assert.Equal(expectedEvents, await store.CountAsync("SELECT count(*) FROM audit.events"));
+        Assert.Equal(expectedEvents.ToString(CultureInfo.InvariantCulture), (await clickHouse.QueryAsync("SELECT count() FROM agent_actions FORMAT TSV", default)).Trim());
+
+        var storeMinutes = await RowsAsync(store, """
+            SELECT stream_id || '|' || extract(epoch FROM date_trunc('minute', occurred_at))::bigint || '|' || (payload->'authorization'->>'decision'), count(*)
+            FROM audit.events GROUP BY 1
+            """);
+        var clickHouseMinutes = Rows(await clickHouse.QueryAsync(
+            "SELECT concat(agent_id, '|', toString(toUInt32(minute)), '|', decision), sum(actions) FROM agent_minute_counts GROUP BY agent_id, minute, decision FORMAT TSV", default));
+        Assert.Equal(storeMinutes.Count, clickHouseMinutes.Count);
+        Assert.Equal(storeMinutes, clickHouseMinutes);
+
+        var storeResources = await RowsAsync(store, """
+            SELECT stream_id || '|' || (payload->'action'->'resource'->>'id'), count(*) FROM audit.events GROUP BY 1
+            """);
+        var clickHouseResources = Rows(await clickHouse.QueryAsync(
+            "SELECT concat(agent_id, '|', resource_id), countMerge(actions) FROM agent_resources GROUP BY agent_id, resource_id FORMAT TSV", default));
+        Assert.Equal(storeResources, clickHouseResources);
+    }
+
+    private static async Task<Dictionary<string, long>> RowsAsync(TestStore store, string sql)
+    {
+        await using var ds = store.AdminDataSource();
+        await using var cmd = ds.CreateCommand(sql);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        var rows = new Dictionary<string, long>();
+        while (await reader.ReadAsync())
+        {
+            rows[reader.GetString(0)] = reader.GetInt64(1);
+        }
+        return rows;
+    }
+
+    private static Dictionary<string, long> Rows(string tsv) =>
+        tsv.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split('\t'))
+            .ToDictionary(p => p[0], p => long.Parse(p[1], CultureInfo.InvariantCulture));
+
+    public void Dispose() => _http.Dispose();
+}
