@@ -14,8 +14,10 @@ public sealed class ClickHouseException(HttpStatusCode status, string serverMess
 
 /// <summary>
 /// ClickHouse over its HTTP interface: queries in the body, non-200 answers are errors with the
-/// server's message, inserts in RowBinary. Connection failures are retried with backoff; a
-/// query the server rejects is not.
+/// server's message, inserts in RowBinary. Queries are retried with backoff on connection
+/// failures and overload; a query the server rejects is not. Inserts are never retried here:
+/// an insert whose answer was lost may have been applied, so only the caller can decide
+/// (the projection re-reads what ClickHouse holds before inserting again).
 /// </summary>
 public sealed class ClickHouseClient(HttpClient http, Uri baseUri, int maxAttempts = 5)
 {
@@ -23,7 +25,7 @@ public sealed class ClickHouseClient(HttpClient http, Uri baseUri, int maxAttemp
 
     /// <summary>Runs a query and returns the body (ask for a format in the SQL, e.g. FORMAT TSV).</summary>
     public Task<string> QueryAsync(string sql, CancellationToken ct) =>
-        SendAsync(() => new StringContent(sql, Encoding.UTF8), baseUri, sql, ct);
+        SendAsync(() => new StringContent(sql, Encoding.UTF8), baseUri, sql, maxAttempts, ct);
 
     /// <summary>Inserts rows encoded by <paramref name="body"/> in RowBinary into the given columns.</summary>
     public Task InsertRowBinaryAsync(string table, IReadOnlyList<string> columns, byte[] body, CancellationToken ct)
@@ -32,10 +34,10 @@ public sealed class ClickHouseClient(HttpClient http, Uri baseUri, int maxAttemp
         // Keep the base URL's own parameters (database=..., settings) and add the query.
         var separator = string.IsNullOrEmpty(baseUri.Query) ? "?" : "&";
         var uri = new Uri(baseUri + separator + "query=" + Uri.EscapeDataString(insert));
-        return SendAsync(() => new ByteArrayContent(body), uri, insert, ct);
+        return SendAsync(() => new ByteArrayContent(body), uri, insert, attempts: 1, ct);
     }
 
-    private async Task<string> SendAsync(Func<HttpContent> content, Uri uri, string sql, CancellationToken ct)
+    private async Task<string> SendAsync(Func<HttpContent> content, Uri uri, string sql, int attempts, CancellationToken ct)
     {
         var delay = TimeSpan.FromMilliseconds(200);
         for (var attempt = 1; ; attempt++)
@@ -49,12 +51,12 @@ public sealed class ClickHouseClient(HttpClient http, Uri baseUri, int maxAttemp
                 {
                     return text;
                 }
-                if ((int)response.StatusCode < 500 || attempt >= maxAttempts || !LooksTransient(text))
+                if ((int)response.StatusCode < 500 || attempt >= attempts || !LooksTransient(text))
                 {
                     throw new ClickHouseException(response.StatusCode, text, sql.Length <= 120 ? sql : sql[..120] + "…");
                 }
             }
-            catch (HttpRequestException ex) when (attempt < maxAttempts && ex.InnerException is SocketException or IOException)
+            catch (HttpRequestException ex) when (attempt < attempts && ex.InnerException is SocketException or IOException)
             {
                 // Server down or restarting: wait and try again.
             }

@@ -25,9 +25,26 @@ public sealed class ProjectionWorker(
             {
                 await new ClickHouseSchema(clickHouse).ApplyAsync(stoppingToken);
                 var projection = new ClickHouseActionsProjection(clickHouse);
-                var subscription = new StoreSubscription(store, ClickHouseActionsProjection.SubscriptionName, projection.HandleAsync,
-                    new SubscriptionOptions { BatchSize = options.Value.BatchSize });
-                logger.LogInformation("Projection {Name} starting (waits as a standby while another instance is active)", ClickHouseActionsProjection.SubscriptionName);
+                var lastReport = DateTime.UtcNow;
+                var subscription = new StoreSubscription(store, ClickHouseActionsProjection.SubscriptionName, async (batch, ct) =>
+                {
+                    await projection.HandleAsync(batch, ct);
+                    if (DateTime.UtcNow - lastReport > TimeSpan.FromSeconds(10))
+                    {
+                        lastReport = DateTime.UtcNow;
+                        logger.LogInformation("Projection {Name} at log position {Position}", ClickHouseActionsProjection.SubscriptionName, batch[^1].GlobalSeq);
+                    }
+                },
+                new SubscriptionOptions
+                {
+                    BatchSize = options.Value.BatchSize,
+                    OnActivated = _ =>
+                    {
+                        logger.LogInformation("Projection {Name} is active: this instance holds the leader lock", ClickHouseActionsProjection.SubscriptionName);
+                        return Task.CompletedTask;
+                    },
+                });
+                logger.LogInformation("Projection {Name} starting (a standby until no other instance runs it)", ClickHouseActionsProjection.SubscriptionName);
                 await subscription.RunAsync(stoppingToken);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not OperationCanceledException)

@@ -66,14 +66,101 @@ public sealed class ProjectionTests(PipelineFixture fx) : IDisposable
         await AssertClickHouseEqualsStoreAsync(store, clickHouse, expectedEvents: 3_000);
     }
 
+    [Fact]
+    public async Task Projector_killed_mid_run_and_restarted_ends_equal_to_the_store()
+    {
+        var (store, clickHouse) = await NewStoresAsync();
+        await AppendAsync(store, events: 100_000, agents: 100);
+
+        for (var kill = 0; kill < 2; kill++)
+        {
+            await using var projector = StartProjector(store, batchSize: 2_000);
+            var before = await CountAsync(clickHouse);
+            await PipelineFixture.WaitUntilAsync(async () => await CountAsync(clickHouse) > before + 10_000,
+                TimeSpan.FromMinutes(2), () => Task.FromResult(projector.Output));
+            projector.Kill();
+        }
+        await using (var final = StartProjector(store, batchSize: 2_000))
+        {
+            await WaitForProjectionAsync(clickHouse, 100_000, final);
+        }
+        await AssertClickHouseEqualsStoreAsync(store, clickHouse, expectedEvents: 100_000);
+    }
+
+    [Fact]
+    public async Task ClickHouse_restarted_mid_run_is_waited_out_and_nothing_is_doubled()
+    {
+        await using var server = await ClickHouseServer.StartAsync(); // its own server: this test kills it
+        var (store, clickHouse) = await NewStoresAsync(server.HttpUri);
+        await AppendAsync(store, events: 60_000, agents: 50);
+
+        await using var projector = StartProjector(store, batchSize: 2_000);
+        await PipelineFixture.WaitUntilAsync(async () => await CountAsync(clickHouse) > 10_000,
+            TimeSpan.FromMinutes(2), () => Task.FromResult(projector.Output));
+        var atRestart = await CountAsync(clickHouse);
+        await server.RestartAsync(downFor: TimeSpan.FromSeconds(5));
+
+        Assert.InRange(atRestart, 10_001, 59_999); // the restart really happened mid-run
+        await WaitForProjectionAsync(clickHouse, 60_000, projector);
+        Assert.False(projector.HasExited, "the projector waits ClickHouse out\n" + projector.Output);
+        await AssertClickHouseEqualsStoreAsync(store, clickHouse, expectedEvents: 60_000);
+    }
+
+    [Fact]
+    public async Task Of_two_projector_processes_one_is_active_and_killing_it_hands_over()
+    {
+        var (store, clickHouse) = await NewStoresAsync();
+        await AppendAsync(store, events: 40_000, agents: 40);
+
+        await using var first = StartProjector(store, batchSize: 1_000);
+        await PipelineFixture.WaitUntilAsync(() => Task.FromResult(first.Output.Contains("is active", StringComparison.Ordinal)),
+            TimeSpan.FromMinutes(1), () => Task.FromResult(first.Output));
+        await using var second = StartProjector(store, batchSize: 1_000);
+        await Task.Delay(3_000);
+        Assert.DoesNotContain("is active", second.Output, StringComparison.Ordinal);
+
+        first.Kill(); // its connection drops, and with it the leader lock
+        await PipelineFixture.WaitUntilAsync(() => Task.FromResult(second.Output.Contains("is active", StringComparison.Ordinal)),
+            TimeSpan.FromMinutes(1), () => Task.FromResult(second.Output));
+        await AppendAsync(store, events: 5_000, agents: 40);
+        await WaitForProjectionAsync(clickHouse, 45_000, second);
+        await AssertClickHouseEqualsStoreAsync(store, clickHouse, expectedEvents: 45_000);
+    }
+
+    private ChildProcess StartProjector(TestStore store, int batchSize) =>
+        ChildProcess.StartDotnet(RepoPaths.ProjectionsDll, new Dictionary<string, string>
+        {
+            ["Store__ConnectionString"] = store.AppConnectionString,
+            ["ClickHouse__Url"] = _clickHouseUrl!,
+            ["Projections__BatchSize"] = batchSize.ToString(CultureInfo.InvariantCulture),
+            ["Projections__MaxRetryDelayMs"] = "1000",
+        });
+
+    private static async Task<long> CountAsync(ClickHouseClient clickHouse)
+    {
+        try
+        {
+            return long.Parse((await clickHouse.QueryAsync("SELECT count() FROM agent_actions FORMAT TSV", default)).Trim(), CultureInfo.InvariantCulture);
+        }
+        catch (HttpRequestException)
+        {
+            return -1; // restarting
+        }
+    }
+
+    private static Task WaitForProjectionAsync(ClickHouseClient clickHouse, long expected, ChildProcess projector) =>
+        PipelineFixture.WaitUntilAsync(async () => await CountAsync(clickHouse) >= expected, TimeSpan.FromMinutes(3),
+            async () => $"{await CountAsync(clickHouse)} of {expected} projected\n{projector.Output}");
+
     private string? _clickHouseUrl;
 
-    private async Task<(TestStore Store, ClickHouseClient ClickHouse)> NewStoresAsync()
+    private async Task<(TestStore Store, ClickHouseClient ClickHouse)> NewStoresAsync(Uri? clickHouseServer = null)
     {
         var store = await fx.Postgres.CreateStoreAsync();
+        var server = clickHouseServer ?? fx.ClickHouse.HttpUri;
         var database = store.Database; // one ClickHouse database per test, named like its PostgreSQL one
-        await new ClickHouseClient(_http, fx.ClickHouse.HttpUri).ExecuteAsync($"CREATE DATABASE IF NOT EXISTS {ClickHouseSql.Identifier(database)}", default);
-        _clickHouseUrl = $"{fx.ClickHouse.HttpUri}?database={database}";
+        await new ClickHouseClient(_http, server).ExecuteAsync($"CREATE DATABASE IF NOT EXISTS {ClickHouseSql.Identifier(database)}", default);
+        _clickHouseUrl = $"{server}?database={database}";
         var clickHouse = new ClickHouseClient(_http, new Uri(_clickHouseUrl));
         await new ClickHouseSchema(clickHouse).ApplyAsync(default);
         return (store, clickHouse);

@@ -9,7 +9,7 @@ namespace AuditPipeline.Testing;
 public sealed class ClickHouseServer : IAsyncDisposable
 {
     private readonly string _dir;
-    private readonly Process _process;
+    private Process _process;
 
     public Uri HttpUri { get; }
 
@@ -18,6 +18,17 @@ public sealed class ClickHouseServer : IAsyncDisposable
         _dir = dir;
         _process = process;
         HttpUri = httpUri;
+    }
+
+    /// <summary>Kills the server (as a crash would) and starts it again on the same data and port.</summary>
+    public async Task RestartAsync(TimeSpan downFor)
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+        await Task.Delay(downFor);
+        _process = Launch(_dir);
+        await WaitForPingAsync(this);
     }
 
     public static async Task<ClickHouseServer> StartAsync()
@@ -36,6 +47,13 @@ public sealed class ClickHouseServer : IAsyncDisposable
         await File.WriteAllTextAsync(Path.Combine(dir, "config.xml"), config);
         File.Copy(Path.Combine(template, "users.xml"), Path.Combine(dir, "users.xml"));
 
+        var server = new ClickHouseServer(dir, Launch(dir), new Uri($"http://127.0.0.1:{httpPort}/"));
+        await WaitForPingAsync(server);
+        return server;
+    }
+
+    private static Process Launch(string dir)
+    {
         var process = Process.Start(new ProcessStartInfo("/usr/sbin/clickhouse-server", $"--config-file={dir}/config.xml")
         {
             RedirectStandardOutput = true,
@@ -46,8 +64,12 @@ public sealed class ClickHouseServer : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        return process;
+    }
 
-        var server = new ClickHouseServer(dir, process, new Uri($"http://127.0.0.1:{httpPort}/"));
+    private static async Task WaitForPingAsync(ClickHouseServer server)
+    {
+        var (dir, process) = (server._dir, server._process);
         using var http = new HttpClient();
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
@@ -56,7 +78,7 @@ public sealed class ClickHouseServer : IAsyncDisposable
             {
                 if ((await http.GetAsync(new Uri(server.HttpUri, "ping"))).IsSuccessStatusCode)
                 {
-                    return server;
+                    return;
                 }
             }
             catch (HttpRequestException)
