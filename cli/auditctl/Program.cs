@@ -5,6 +5,7 @@ var root = new RootCommand("auditctl: operate AuditPipeline (schema, verificatio
 {
     DbCommands.Create(),
     VerifyCommand.Create(),
+    WhyCommand.Create(),
     EmitCommands.CreateEmit(),
     EmitCommands.CreateSimulate(),
     StoreCommands.Create(),

@@ -16,23 +16,33 @@ public sealed class ProjectionWorker(
     NpgsqlDataSource store, ClickHouseClient clickHouse, IOptions<ProjectionOptions> options, ILogger<ProjectionWorker> logger)
     : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(
+            RunAsync(ClickHouseActionsProjection.SubscriptionName, async ct =>
+            {
+                await new ClickHouseSchema(clickHouse).ApplyAsync(ct);
+                return new ClickHouseActionsProjection(clickHouse).HandleAsync;
+            }, stoppingToken),
+            RunAsync(ReadModelProjection.SubscriptionName,
+                _ => Task.FromResult<EventBatchHandler>(new ReadModelProjection(store).HandleAsync), stoppingToken));
+
+    /// <summary>Runs one projection as a subscription, restarting it from its checkpoint after failures.</summary>
+    private async Task RunAsync(string name, Func<CancellationToken, Task<EventBatchHandler>> start, CancellationToken stoppingToken)
     {
         var delay = TimeSpan.FromMilliseconds(200);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await new ClickHouseSchema(clickHouse).ApplyAsync(stoppingToken);
-                var projection = new ClickHouseActionsProjection(clickHouse);
+                var handler = await start(stoppingToken);
                 var lastReport = DateTime.UtcNow;
-                var subscription = new StoreSubscription(store, ClickHouseActionsProjection.SubscriptionName, async (batch, ct) =>
+                var subscription = new StoreSubscription(store, name, async (batch, ct) =>
                 {
-                    await projection.HandleAsync(batch, ct);
+                    await handler(batch, ct);
                     if (DateTime.UtcNow - lastReport > TimeSpan.FromSeconds(10))
                     {
                         lastReport = DateTime.UtcNow;
-                        logger.LogInformation("Projection {Name} at log position {Position}", ClickHouseActionsProjection.SubscriptionName, batch[^1].GlobalSeq);
+                        logger.LogInformation("Projection {Name} at log position {Position}", name, batch[^1].GlobalSeq);
                     }
                 },
                 new SubscriptionOptions
@@ -40,17 +50,17 @@ public sealed class ProjectionWorker(
                     BatchSize = options.Value.BatchSize,
                     OnActivated = _ =>
                     {
-                        logger.LogInformation("Projection {Name} is active: this instance holds the leader lock", ClickHouseActionsProjection.SubscriptionName);
+                        logger.LogInformation("Projection {Name} is active: this instance holds the leader lock", name);
                         return Task.CompletedTask;
                     },
                 });
-                logger.LogInformation("Projection {Name} starting (a standby until no other instance runs it)", ClickHouseActionsProjection.SubscriptionName);
+                logger.LogInformation("Projection {Name} starting (a standby until no other instance runs it)", name);
                 await subscription.RunAsync(stoppingToken);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not OperationCanceledException)
             {
                 logger.LogWarning("Projection {Name} failed ({Error}); restarting from its checkpoint in {Delay} ms",
-                    ClickHouseActionsProjection.SubscriptionName, ex.Message, (int)delay.TotalMilliseconds);
+                    name, ex.Message, (int)delay.TotalMilliseconds);
                 await Task.Delay(delay, stoppingToken);
                 delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, options.Value.MaxRetryDelayMs));
             }

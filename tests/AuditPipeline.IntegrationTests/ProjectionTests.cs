@@ -1,5 +1,6 @@
 using System.Globalization;
 using AuditPipeline.ClickHouse;
+using AuditPipeline.Core.Contract;
 using AuditPipeline.Core.Store;
 using AuditPipeline.Emitter;
 using AuditPipeline.IntegrationTests.Infrastructure;
@@ -125,6 +126,95 @@ public sealed class ProjectionTests(PipelineFixture fx) : IDisposable
         await AppendAsync(store, events: 5_000, agents: 40);
         await WaitForProjectionAsync(clickHouse, 45_000, second);
         await AssertClickHouseEqualsStoreAsync(store, clickHouse, expectedEvents: 45_000);
+    }
+
+    [Fact]
+    public async Task Why_authorized_returns_every_link_of_a_delegated_approved_action_and_auditctl_prints_it()
+    {
+        var (store, _) = await NewStoresAsync();
+        var fleet = new SampleFleet(2, seed: 3);
+        var agent = fleet.Agents[0];
+        var now = DateTimeOffset.UtcNow;
+        var sample = fleet.Next(agent, now);
+        var delegated = sample with
+        {
+            Delegation = new Delegation
+            {
+                OnBehalfOf = "alice@example.com",
+                Chain = [new Actor { Type = ActorType.Human, Id = "alice@example.com" }, new Actor { Type = ActorType.Service, Id = "orchestrator-1", Name = "workflow orchestrator" }],
+                ParentAgentId = "planner-agent-7",
+            },
+            Action = new ActionPerformed { Operation = "transfer", Tool = "erp.api", Resource = new TargetResource { Type = "ledger", Id = "ledger/eu/42", Sensitivity = Sensitivity.Financial } },
+            Authorization = new AuthorizationDecision
+            {
+                Decision = Decision.Allow, PolicyId = "payments-policy", PolicyVersion = "v12", Rule = "allow-transfer-with-approval",
+                Reason = "amount under limit, approved by a second person", DecisionId = "dec-123",
+                Approvals = [new Approval { Approver = "bob@example.com", ApprovedAt = Timestamps.ToUtcMicroseconds(now.AddMinutes(-2)), ApprovalId = "apr-9" }],
+                GrantExpiresAt = Timestamps.ToUtcMicroseconds(now.AddHours(1)),
+            },
+        };
+        await using (var ds = store.AppDataSource())
+        {
+            await new PostgresEventStore(ds, TimeProvider.System).AppendAsync(
+                [TestEvents.Incoming(fleet.Next(agent, now.AddSeconds(-1))), TestEvents.Incoming(delegated)], [], default);
+            await new StoreSubscription(ds, ReadModelProjection.SubscriptionName, new ReadModelProjection(ds).HandleAsync,
+                new SubscriptionOptions { StopWhenCaughtUp = true }).RunAsync(default);
+
+            var answer = await new WhyAuthorizedQuery(ds).FindAsync(delegated.EventId, default);
+            Assert.NotNull(answer);
+            Assert.Equal(
+                ["human:alice@example.com", "service:orchestrator-1", "agent:planner-agent-7", $"agent:{agent.Id}",
+                 "action:transfer ledger:ledger/eu/42", "decision:allow", "policy:payments-policy@v12", "approval:bob@example.com",
+                 $"grant:expires {delegated.Authorization.GrantExpiresAt:O}"],
+                answer.Path.Select(l => $"{l.Kind}:{l.Id}"));
+            Assert.Equal("allow-transfer-with-approval", answer.Event.Authorization.Rule);
+            Assert.Equal(2, answer.Version);
+            Assert.Equal(2, answer.GlobalSeq);
+            Assert.True(answer.IntegrityVerified);
+        }
+
+        var (exit, output) = await fx.AuditctlAsync(store, "why", delegated.EventId.ToString());
+        Assert.True(exit == 0, output);
+        foreach (var expected in new[] { "alice@example.com", "orchestrator-1", "planner-agent-7", "ledger/eu/42", "payments-policy@v12", "bob@example.com", "verified" })
+        {
+            Assert.Contains(expected, output, StringComparison.Ordinal);
+        }
+
+        // An edit in the store behind the read model's back shows up as unverified.
+        await store.ExecAsAdminAsync($"SET session_replication_role = replica; UPDATE audit.events SET payload = replace(payload::text, 'transfer', 'transfe2')::json WHERE event_id = '{delegated.EventId}'");
+        var (exitAfter, outputAfter) = await fx.AuditctlAsync(store, "why", delegated.EventId.ToString());
+        Assert.True(exitAfter == 3, outputAfter);
+        Assert.Contains("NOT VERIFIED", outputAfter, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Agent_inventory_totals_equal_the_store_flag_unowned_agents_and_survive_replay()
+    {
+        var (store, _) = await NewStoresAsync();
+        await AppendAsync(store, events: 8_000, agents: 16);
+        var fleet = new SampleFleet(1, seed: 5, idPrefix: "rogue");
+        var unowned = fleet.Next(fleet.Agents[0], DateTimeOffset.UtcNow);
+        unowned = unowned with { Agent = unowned.Agent with { Owner = null } };
+        await using var ds = store.AppDataSource();
+        await new PostgresEventStore(ds, TimeProvider.System).AppendAsync([TestEvents.Incoming(unowned)], [], default);
+
+        async Task ProjectAsync() => await new StoreSubscription(ds, ReadModelProjection.SubscriptionName, new ReadModelProjection(ds).HandleAsync,
+            new SubscriptionOptions { StopWhenCaughtUp = true, BatchSize = 1_500 }).RunAsync(default);
+        await ProjectAsync();
+        await store.ExecAsAdminAsync($"UPDATE audit.subscription_checkpoints SET position = 2000 WHERE name = '{ReadModelProjection.SubscriptionName}'");
+        await ProjectAsync(); // replays 2001..8001: nothing may be counted twice
+
+        Assert.Equal(17, await store.CountAsync("SELECT count(*) FROM audit_read.agents"));
+        Assert.Equal(8_001, await store.CountAsync("SELECT sum(actions) FROM audit_read.agents"));
+        Assert.Equal(8_001, await store.CountAsync("SELECT count(*) FROM audit_read.authorizations"));
+        Assert.Equal(0, await store.CountAsync("""
+            SELECT count(*) FROM audit_read.agents a
+            JOIN (SELECT stream_id, count(*) n, count(*) FILTER (WHERE payload->'authorization'->>'decision' = 'deny') d FROM audit.events GROUP BY stream_id) s
+              ON s.stream_id = a.agent_id
+            WHERE a.actions <> s.n OR a.denied <> s.d
+            """));
+        Assert.Equal(1, await store.CountAsync("SELECT count(*) FROM audit_read.agents WHERE unowned AND agent_id = 'rogue-0000'"));
+        Assert.Equal(1, await store.CountAsync("SELECT count(*) FROM audit_read.agents WHERE unowned"));
     }
 
     private ChildProcess StartProjector(TestStore store, int batchSize) =>
