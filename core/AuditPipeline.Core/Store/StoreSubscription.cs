@@ -109,10 +109,12 @@ public sealed class StoreSubscription(NpgsqlDataSource dataSource, string name, 
         Position = await ReadCheckpointAsync(ct);
         Head = Math.Max(Head, Position);
         using var registration = SubscriptionMetrics.Track(this);
+        Task<List<StoredEvent>>? next = null;
         while (true)
         {
             ct.ThrowIfCancellationRequested();
-            var batch = await ReadAfterAsync(Position, ct);
+            var batch = await (next ?? ReadAfterAsync(Position, ct));
+            next = null;
             if (batch.Count == 0)
             {
                 if (_options.StopWhenCaughtUp)
@@ -132,8 +134,16 @@ public sealed class StoreSubscription(NpgsqlDataSource dataSource, string name, 
                 throw new InvalidOperationException(
                     $"Subscription {name}: expected log position {Position + 1} next but found {batch[0].GlobalSeq}; the log has a hole (run auditctl verify).");
             }
+            var upTo = batch[^1].GlobalSeq;
+            if (batch.Count == _options.BatchSize)
+            {
+                // Catching up: read the next batch while this one is handled (the database and the
+                // handler then work at the same time). Reading ahead is only a read; the checkpoint
+                // still moves after the handler.
+                next = ReadAfterAsync(upTo, ct);
+            }
             await handler(batch, ct);
-            Position = batch[^1].GlobalSeq;
+            Position = upTo;
             Head = Math.Max(Head, Position);
             await SaveCheckpointAsync(Position, ct);
         }
