@@ -215,6 +215,13 @@ public sealed class ProjectionTests(PipelineFixture fx) : IDisposable
             """));
         Assert.Equal(1, await store.CountAsync("SELECT count(*) FROM audit_read.agents WHERE unowned AND agent_id = 'rogue-0000'"));
         Assert.Equal(1, await store.CountAsync("SELECT count(*) FROM audit_read.agents WHERE unowned"));
+
+        // A rebuild empties the read models and replays the store to the same totals.
+        await store.ExecAsAdminAsync("UPDATE audit_read.agents SET actions = actions + 1000");
+        var (exit, output) = await fx.AuditctlAsync(store, "projections", "rebuild", "read-models");
+        Assert.True(exit == 0, output);
+        Assert.Equal(8_001, await store.CountAsync("SELECT sum(actions) FROM audit_read.agents"));
+        Assert.Equal(8_001, await store.CountAsync("SELECT count(*) FROM audit_read.authorizations"));
     }
 
     private ChildProcess StartProjector(TestStore store, int batchSize) =>

@@ -22,34 +22,58 @@ internal static class ProjectionCommands
 
     public static Command CreateProjections()
     {
-        var name = new Argument<string>("name") { Description = "The projection to rebuild: clickhouse" };
+        var name = new Argument<string>("name") { Description = "The projection to rebuild: clickhouse or read-models" };
         var wait = new Option<int>("--wait") { Description = "Seconds to wait for a running projector to stop", DefaultValueFactory = _ => 10 };
         var rebuild = new Command("rebuild", "Drop a projection and rebuild it from the event store (stop its projector first)") { name, wait };
         rebuild.SetAction(async (parse, ct) =>
         {
-            if (parse.GetValue(name) != "clickhouse")
-            {
-                Console.Error.WriteLine($"unknown projection '{parse.GetValue(name)}'; known: clickhouse");
-                return 2;
-            }
-            using var http = new HttpClient();
-            var clickHouse = CliSettings.ClickHouse(http);
+            var which = parse.GetValue(name);
+            using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
             await using var store = CliSettings.AppDataSource();
-            var projection = new ClickHouseActionsProjection(clickHouse);
-            var subscription = new StoreSubscription(store, ClickHouseActionsProjection.SubscriptionName, projection.HandleAsync, new SubscriptionOptions
+            EventBatchHandler handler;
+            string subscriptionName;
+            Func<CancellationToken, Task> reset;
+            switch (which)
+            {
+                case "clickhouse":
+                    var clickHouse = CliSettings.ClickHouse(http);
+                    handler = new ClickHouseActionsProjection(clickHouse).HandleAsync;
+                    subscriptionName = ClickHouseActionsProjection.SubscriptionName;
+                    reset = async token =>
+                    {
+                        var schema = new ClickHouseSchema(clickHouse);
+                        await schema.DropAllAsync(token);
+                        await schema.ApplyAsync(token);
+                    };
+                    break;
+                case "read-models":
+                    handler = new ReadModelProjection(store).HandleAsync;
+                    subscriptionName = ReadModelProjection.SubscriptionName;
+                    reset = async token =>
+                    {
+                        // Emptying derived tables needs the owner; the app role can only add to them.
+                        await using var admin = CliSettings.AdminDataSource();
+                        await using var truncate = admin.CreateCommand(SqlScripts.Query("read_model_truncate"));
+                        await truncate.ExecuteNonQueryAsync(token);
+                    };
+                    break;
+                default:
+                    Console.Error.WriteLine($"unknown projection '{which}'; known: clickhouse, read-models");
+                    return 2;
+            }
+
+            var subscription = new StoreSubscription(store, subscriptionName, handler, new SubscriptionOptions
             {
                 BatchSize = 20_000,
                 StopWhenCaughtUp = true,
-                // Holding the projection's leader lock: no projector can write while the tables are replaced.
+                // Holding the projection's leader lock: no projector can write while its data is replaced.
                 OnActivated = async token =>
                 {
-                    var schema = new ClickHouseSchema(clickHouse);
-                    await schema.DropAllAsync(token);
-                    await schema.ApplyAsync(token);
-                    await using var reset = store.CreateCommand(SqlScripts.Query("reset_checkpoint"));
-                    reset.Parameters.AddWithValue("name", ClickHouseActionsProjection.SubscriptionName);
-                    await reset.ExecuteNonQueryAsync(token);
-                    Console.WriteLine("rebuild: tables recreated, replaying the store");
+                    await reset(token);
+                    await using var resetCheckpoint = store.CreateCommand(SqlScripts.Query("reset_checkpoint"));
+                    resetCheckpoint.Parameters.AddWithValue("name", subscriptionName);
+                    await resetCheckpoint.ExecuteNonQueryAsync(token);
+                    Console.WriteLine($"rebuild: {which} emptied, replaying the store");
                 },
             });
             using var lockWait = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -59,7 +83,7 @@ internal static class ProjectionCommands
             {
                 if (lockWait.IsCancellationRequested)
                 {
-                    Console.Error.WriteLine("rebuild: another projector holds the projection; stop it and try again");
+                    Console.Error.WriteLine($"rebuild: another projector holds {subscriptionName}; stop it and try again");
                     return 1;
                 }
                 await Task.Delay(100, ct);

@@ -46,6 +46,14 @@ public sealed class StoreSubscription(NpgsqlDataSource dataSource, string name, 
 
     public string Name => name;
 
+    /// <summary>Recorded time of the last handled event; with <see cref="Head"/> ahead, how far behind in time.</summary>
+    public DateTimeOffset? LastHandledRecordedAt { get; private set; }
+
+    /// <summary>Seconds behind: 0 when caught up, else the age of the last handled event's commit.</summary>
+    public double LagSeconds => Head > Position && LastHandledRecordedAt is { } at
+        ? Math.Max(0, (DateTimeOffset.UtcNow - at).TotalSeconds)
+        : 0;
+
     public async Task RunAsync(CancellationToken ct)
     {
         // The lock lives as long as this connection: a crashed process releases it with its socket.
@@ -144,6 +152,7 @@ public sealed class StoreSubscription(NpgsqlDataSource dataSource, string name, 
             }
             await handler(batch, ct);
             Position = upTo;
+            LastHandledRecordedAt = batch[^1].RecordedAt;
             Head = Math.Max(Head, Position);
             await SaveCheckpointAsync(Position, ct);
         }

@@ -5,7 +5,7 @@ namespace AuditPipeline.Core.Store;
 
 /// <summary>
 /// Gauges under the meter "AuditPipeline.Subscriptions": position and lag (events behind the
-/// log head) of every active subscription in this process, tagged with its name.
+/// log head, and seconds) of every active subscription in this process, tagged with its name.
 /// </summary>
 public static class SubscriptionMetrics
 {
@@ -18,6 +18,8 @@ public static class SubscriptionMetrics
             () => Active.Keys.Select(s => new Measurement<long>(s.Position, new KeyValuePair<string, object?>("subscription", s.Name))));
         Meter.CreateObservableGauge("auditpipeline.subscription.lag_events",
             () => Active.Keys.Select(s => new Measurement<long>(Math.Max(0, s.Head - s.Position), new KeyValuePair<string, object?>("subscription", s.Name))));
+        Meter.CreateObservableGauge("auditpipeline.subscription.lag_seconds",
+            () => Active.Keys.Select(s => new Measurement<double>(s.LagSeconds, new KeyValuePair<string, object?>("subscription", s.Name))));
     }
 
     public static IDisposable Track(StoreSubscription subscription)
