@@ -6,6 +6,7 @@ var root = new RootCommand("auditctl: operate AuditPipeline (schema, verificatio
     DbCommands.Create(),
     VerifyCommand.Create(),
     WhyCommand.Create(),
+    DetectCommand.Create(),
     EmitCommands.CreateEmit(),
     EmitCommands.CreateSimulate(),
     StoreCommands.Create(),
