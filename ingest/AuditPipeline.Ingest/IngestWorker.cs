@@ -37,7 +37,7 @@ public sealed class IngestWorker(
         using var consumer = BuildConsumer();
         var batches = Channel.CreateBounded<Batch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
         using var drainLimit = new CancellationTokenSource();
-        stoppingToken.Register(() => drainLimit.CancelAfter(_options.ShutdownDrainMs));
+        using var drainOnStop = stoppingToken.Register(() => drainLimit.CancelAfter(_options.ShutdownDrainMs));
 
         // The consume loop blocks in librdkafka, so it gets its own thread.
         var consuming = Task.Factory.StartNew(

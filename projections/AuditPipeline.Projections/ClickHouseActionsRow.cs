@@ -30,8 +30,8 @@ public static class ClickHouseActionsRow
             .String(e.Action.Tool ?? "")
             .String(e.Action.Resource.Type)
             .String(e.Action.Resource.Id)
-            .String(Names.Of(e.Action.Resource.Sensitivity))
-            .String(Names.Of(e.Authorization.Decision))
+            .String(WireNames.Of(e.Action.Resource.Sensitivity))
+            .String(WireNames.Of(e.Authorization.Decision))
             .String(e.Authorization.PolicyId)
             .String(e.Authorization.PolicyVersion)
             .String(e.Authorization.Rule ?? "")
@@ -39,16 +39,10 @@ public static class ClickHouseActionsRow
             .UInt64((ulong)usage.OutputTokens)
             .UInt64((ulong)decimal.Round(usage.CostUsd * 1_000_000m, MidpointRounding.AwayFromZero))
             .UInt64((ulong)usage.DurationMs)
-            .String(Names.Of(e.Outcome.Status))
+            .String(WireNames.Of(e.Outcome.Status))
             .DateTime(e.OccurredAt)
             .UInt64((ulong)e.OccurredAt.ToUnixTimeMilliseconds())
             .UInt64((ulong)stored.RecordedAt.ToUnixTimeMilliseconds())
             .EndRow();
-    }
-
-    /// <summary>Enum values as the contract spells them (lowercase).</summary>
-    private static class Names
-    {
-        public static string Of<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
     }
 }

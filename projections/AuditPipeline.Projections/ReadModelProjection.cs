@@ -58,7 +58,7 @@ public sealed class ReadModelProjection(NpgsqlDataSource dataSource)
         cmd.Parameters.AddWithValue("occurred", actions.Select(a => a.Event.OccurredAt).ToArray());
         cmd.Parameters.AddWithValue("recorded", actions.Select(a => a.Stored.RecordedAt).ToArray());
         cmd.Parameters.Add(Nullable("humans", actions.Select(a => a.Event.Delegation.OnBehalfOf)));
-        cmd.Parameters.AddWithValue("decisions", actions.Select(a => a.Event.Authorization.Decision.ToString().ToLowerInvariant()).ToArray());
+        cmd.Parameters.AddWithValue("decisions", actions.Select(a => WireNames.Of(a.Event.Authorization.Decision)).ToArray());
         cmd.Parameters.AddWithValue("policies", actions.Select(a => a.Event.Authorization.PolicyId).ToArray());
         cmd.Parameters.AddWithValue("policy_versions", actions.Select(a => a.Event.Authorization.PolicyVersion).ToArray());
         cmd.Parameters.Add(new NpgsqlParameter("payloads", NpgsqlDbType.Array | NpgsqlDbType.Json)
@@ -82,7 +82,7 @@ public sealed class ReadModelProjection(NpgsqlDataSource dataSource)
                 latest.Name,
                 latest.Owner,
                 latest.Team,
-                Tier = latest.RiskTier?.ToString().ToLowerInvariant(),
+                Tier = latest.RiskTier is { } tier ? WireNames.Of(tier) : null,
                 // \x1f separates the versions in one text value (arrays of arrays do not bind).
                 Models = string.Join('\x1f', g.Select(a => $"{a.Event.Agent.Model}@{a.Event.Agent.ModelVersion}").Distinct(StringComparer.Ordinal)),
                 First = g.Min(a => a.Event.OccurredAt),

@@ -26,7 +26,7 @@ internal static class EmitCommands
             {
                 var e = fleet.Next(fleet.Agents[i % fleet.Agents.Count], DateTimeOffset.UtcNow);
                 var at = await emitter.EmitAsync(e, ct);
-                Console.WriteLine($"{e.EventId} agent={e.Agent.Id} {e.Action.Operation} {e.Action.Resource.Id} {e.Authorization.Decision.ToString().ToLowerInvariant()} -> {at}");
+                Console.WriteLine($"{e.EventId} agent={e.Agent.Id} {e.Action.Operation} {e.Action.Resource.Id} {Core.Contract.WireNames.Of(e.Authorization.Decision)} -> {at}");
             }
             return 0;
         });

@@ -106,7 +106,7 @@ public sealed class StoreSubscription(NpgsqlDataSource dataSource, string name, 
             IsActive = false;
             // A pooled connection keeps session locks until it is reused: release the lock now so
             // a standby takes over at once.
-            await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtextextended('audit.subscription:' || @name, 0))", lockConn);
+            await using var unlock = new NpgsqlCommand(SqlScripts.Query("subscription_unlock"), lockConn);
             unlock.Parameters.AddWithValue("name", name);
             await unlock.ExecuteNonQueryAsync(CancellationToken.None);
         }
@@ -150,7 +150,16 @@ public sealed class StoreSubscription(NpgsqlDataSource dataSource, string name, 
                 // still moves after the handler.
                 next = ReadAfterAsync(upTo, ct);
             }
-            await handler(batch, ct);
+            try
+            {
+                await handler(batch, ct);
+            }
+            catch when (next is not null)
+            {
+                // The read-ahead is abandoned with the failed batch; observe it so its fault is not lost unseen.
+                _ = next.ContinueWith(t => t.Exception, TaskScheduler.Default);
+                throw;
+            }
             Position = upTo;
             LastHandledRecordedAt = batch[^1].RecordedAt;
             Head = Math.Max(Head, Position);
@@ -169,7 +178,7 @@ public sealed class StoreSubscription(NpgsqlDataSource dataSource, string name, 
 
     private async Task<bool> TryLockAsync(NpgsqlConnection conn, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtextextended('audit.subscription:' || @name, 0))", conn);
+        await using var cmd = new NpgsqlCommand(SqlScripts.Query("subscription_try_lock"), conn);
         cmd.Parameters.AddWithValue("name", name);
         return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }

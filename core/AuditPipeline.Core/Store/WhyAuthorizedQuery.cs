@@ -57,16 +57,16 @@ public sealed class WhyAuthorizedQuery(NpgsqlDataSource dataSource)
         {
             path.Add(new("human", human, "on whose behalf the agent acts"));
         }
-        path.AddRange(e.Delegation.Chain.Select(a => new DelegationLink(a.Type.ToString().ToLowerInvariant(), a.Id, a.Name)));
+        path.AddRange(e.Delegation.Chain.Select(a => new DelegationLink(WireNames.Of(a.Type), a.Id, a.Name)));
         if (e.Delegation.ParentAgentId is { } parent)
         {
             path.Add(new("agent", parent, "parent agent that spawned it"));
         }
         path.Add(new("agent", e.Agent.Id, $"{e.Agent.Name}, owner {e.Agent.Owner ?? "NONE (unowned)"}"));
         path.Add(new("action", $"{e.Action.Operation} {e.Action.Resource.Type}:{e.Action.Resource.Id}",
-            $"{e.Action.Resource.Sensitivity.ToString().ToLowerInvariant()} via {e.Action.Tool ?? "-"}"));
+            $"{WireNames.Of(e.Action.Resource.Sensitivity)} via {e.Action.Tool ?? "-"}"));
         var authz = e.Authorization;
-        path.Add(new("decision", authz.Decision.ToString().ToLowerInvariant(), authz.Reason));
+        path.Add(new("decision", WireNames.Of(authz.Decision), authz.Reason));
         path.Add(new("policy", $"{authz.PolicyId}@{authz.PolicyVersion}", authz.Rule is null ? null : $"rule {authz.Rule}"));
         path.AddRange(authz.Approvals.Select(a => new DelegationLink("approval", a.Approver, $"approved at {a.ApprovedAt:O}")));
         if (authz.GrantExpiresAt is { } expiry)
