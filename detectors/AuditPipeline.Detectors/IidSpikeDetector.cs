@@ -25,7 +25,11 @@ public sealed class IidSpikeDetector(int history = 100, double confidence = 99, 
         return new Detection(value, 1 - p, full && p <= 1 - (confidence / 100));
     }
 
-    private double PValue(double x)
+    /// <summary>True once <c>history</c> values are buffered (alerts need a full buffer).</summary>
+    public bool IsFull => _buffer.Count >= history;
+
+    /// <summary>The p-value of <paramref name="x"/> against the buffer, without adding it.</summary>
+    public double PValue(double x)
     {
         var n = _buffer.Count;
         if (n == 0)
@@ -51,7 +55,7 @@ public sealed class IidSpikeDetector(int history = 100, double confidence = 99, 
         return Math.Clamp(p, 1e-8, 1 - 1e-8);
     }
 
-    private void Add(double value)
+    public void Add(double value)
     {
         if (_buffer.Count >= history)
         {

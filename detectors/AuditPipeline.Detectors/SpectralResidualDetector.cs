@@ -33,7 +33,8 @@ public sealed class SpectralResidualDetector(
         return new Detection(value, score, score > threshold);
     }
 
-    private double Score(List<double> values)
+    /// <summary>Score of the last value of <paramref name="values"/> (at least 3 values), unclamped.</summary>
+    public double Score(IReadOnlyList<double> values)
     {
         var n = values.Count;
         // 1. Extend the end: estimate the next value from the m + 1 values before the current one.

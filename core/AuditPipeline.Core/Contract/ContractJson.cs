@@ -10,6 +10,7 @@ namespace AuditPipeline.Core.Contract;
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(AgentActionOccurred))]
+[JsonSerializable(typeof(AgentAlert))]
 internal sealed partial class ContractJsonContext : JsonSerializerContext;
 
 /// <summary>
@@ -23,6 +24,8 @@ public static class ContractJson
     private static readonly JsonSerializerOptions Options = CreateOptions();
     private static readonly JsonTypeInfo<AgentActionOccurred> EventInfo =
         (JsonTypeInfo<AgentActionOccurred>)Options.GetTypeInfo(typeof(AgentActionOccurred));
+    private static readonly JsonTypeInfo<AgentAlert> AlertInfo =
+        (JsonTypeInfo<AgentAlert>)Options.GetTypeInfo(typeof(AgentAlert));
 
     private static JsonSerializerOptions CreateOptions()
     {
@@ -52,6 +55,13 @@ public static class ContractJson
         ?? throw new JsonException("The event is JSON null.");
 
     public static byte[] SerializeCanonical(AgentActionOccurred e) => JsonSerializer.SerializeToUtf8Bytes(e, EventInfo);
+
+    /// <summary>Alert events use the same canonical rules as actions (they are stored and hashed the same way).</summary>
+    public static byte[] SerializeCanonical(AgentAlert alert) => JsonSerializer.SerializeToUtf8Bytes(alert, AlertInfo);
+
+    public static AgentAlert DeserializeAlert(ReadOnlySpan<byte> utf8Json) =>
+        JsonSerializer.Deserialize(utf8Json, AlertInfo)
+        ?? throw new JsonException("The alert is JSON null.");
 
     /// <summary>True when the bytes are syntactically valid JSON (used to name the failure kind).</summary>
     public static bool IsWellFormedJson(ReadOnlySpan<byte> utf8Json)

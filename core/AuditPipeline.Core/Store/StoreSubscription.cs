@@ -22,6 +22,8 @@ public sealed record SubscriptionOptions
     public Func<CancellationToken, Task>? OnActivated { get; init; }
     /// <summary>Return when the head is reached instead of tailing (rebuilds, tools).</summary>
     public bool StopWhenCaughtUp { get; init; }
+    /// <summary>Deliver only alert events (agent-alert.v1), read through their index: alert sinks need not read every action.</summary>
+    public bool AlertsOnly { get; init; }
 }
 
 /// <summary>
@@ -137,7 +139,7 @@ public sealed class StoreSubscription(NpgsqlDataSource dataSource, string name, 
                 await woken.WaitAsync(_options.IdlePoll, ct);
                 continue;
             }
-            if (batch[0].GlobalSeq != Position + 1)
+            if (!_options.AlertsOnly && batch[0].GlobalSeq != Position + 1)
             {
                 throw new InvalidOperationException(
                     $"Subscription {name}: expected log position {Position + 1} next but found {batch[0].GlobalSeq}; the log has a hole (run auditctl verify).");
@@ -183,7 +185,10 @@ public sealed class StoreSubscription(NpgsqlDataSource dataSource, string name, 
         return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
-    private async Task<long> ReadCheckpointAsync(CancellationToken ct)
+    private Task<long> ReadCheckpointAsync(CancellationToken ct) => ReadCheckpointAsync(dataSource, name, ct);
+
+    /// <summary>The last position a subscription has handled (0 before its first event).</summary>
+    public static async Task<long> ReadCheckpointAsync(NpgsqlDataSource dataSource, string name, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand(SqlScripts.Query("read_checkpoint"));
         cmd.Parameters.AddWithValue("name", name);
@@ -198,11 +203,16 @@ public sealed class StoreSubscription(NpgsqlDataSource dataSource, string name, 
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    private async Task<List<StoredEvent>> ReadAfterAsync(long after, CancellationToken ct)
+    private Task<List<StoredEvent>> ReadAfterAsync(long after, CancellationToken ct) =>
+        ReadAfterAsync(dataSource, after, _options.BatchSize, ct, _options.AlertsOnly ? "read_alert_events_after" : "read_events_after");
+
+    /// <summary>Up to <paramref name="limit"/> events after a position, in log order (also for warm-up replays).</summary>
+    public static async Task<List<StoredEvent>> ReadAfterAsync(
+        NpgsqlDataSource dataSource, long after, int limit, CancellationToken ct, string query = "read_events_after")
     {
-        await using var cmd = dataSource.CreateCommand(SqlScripts.Query("read_events_after"));
+        await using var cmd = dataSource.CreateCommand(SqlScripts.Query(query));
         cmd.Parameters.AddWithValue("after", after);
-        cmd.Parameters.AddWithValue("limit", _options.BatchSize);
+        cmd.Parameters.AddWithValue("limit", limit);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var events = new List<StoredEvent>();
         while (await reader.ReadAsync(ct))

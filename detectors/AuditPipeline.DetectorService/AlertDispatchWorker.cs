@@ -1,0 +1,70 @@
+using AuditPipeline.Core.Contract;
+using AuditPipeline.Core.Store;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace AuditPipeline.DetectorService;
+
+/// <summary>
+/// Delivers stored alert events to each sink (the agent-alerts topic, each webhook) as its own
+/// store subscription over alert events only, so a dead webhook delays only itself. A delivery
+/// is retried with capped exponential backoff until it succeeds (the checkpoint does not move
+/// past it); a permanent refusal (4xx other than 408/429) is logged and skipped, the alert stays
+/// in the store and the topic. At-least-once: after a crash the last batch may be delivered
+/// again with the same idempotency key.
+/// </summary>
+public sealed class AlertDispatchWorker(
+    NpgsqlDataSource store, IEnumerable<IAlertSink> sinks, IOptions<AlertOptions> options, ILogger<AlertDispatchWorker> logger) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(sinks.Select(sink => RunAsync(sink, stoppingToken)));
+
+    private async Task RunAsync(IAlertSink sink, CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var subscription = new StoreSubscription(store, sink.SubscriptionName,
+                    (batch, ct) => DeliverBatchAsync(sink, batch, ct), new SubscriptionOptions { AlertsOnly = true, BatchSize = 500 });
+                await subscription.RunAsync(stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not OperationCanceledException)
+            {
+                logger.LogWarning("Alert delivery {Sink} failed ({Error}); restarting from its checkpoint", sink.SubscriptionName, ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
+            }
+        }
+    }
+
+    private async Task DeliverBatchAsync(IAlertSink sink, IReadOnlyList<StoredEvent> batch, CancellationToken ct)
+    {
+        foreach (var e in batch)
+        {
+            var alert = ContractJson.DeserializeAlert(e.Payload);
+            var delay = TimeSpan.FromMilliseconds(250);
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await sink.DeliverAsync(alert, e.Payload, ct);
+                    break;
+                }
+                catch (PermanentDeliveryException ex)
+                {
+                    logger.LogError("Alert {AlertId} not delivered to {Sink}: {Error}; skipped (it stays in the store)", alert.EventId, sink.SubscriptionName, ex.Message);
+                    break;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    logger.LogWarning("Alert {AlertId} delivery to {Sink} failed (attempt {Attempt}: {Error}); retrying in {Delay} ms",
+                        alert.EventId, sink.SubscriptionName, attempt, ex.Message, (int)delay.TotalMilliseconds);
+                    await Task.Delay(delay, ct);
+                    delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, options.Value.MaxRetryDelayMs));
+                }
+            }
+        }
+    }
+}
