@@ -7,6 +7,7 @@ var root = new RootCommand("auditctl: operate AuditPipeline (schema, verificatio
     VerifyCommand.Create(),
     WhyCommand.Create(),
     DetectCommand.Create(),
+    AlertCommands.Create(),
     EmitCommands.CreateEmit(),
     EmitCommands.CreateSimulate(),
     StoreCommands.Create(),

@@ -10,20 +10,22 @@ internal static class DetectCommand
     public static Command Create()
     {
         var input = new Option<FileInfo>("--input") { Description = "CSV with columns timestamp,value (a header line is optional)", Required = true };
-        var detector = new Option<string>("--detector") { Description = "iid (kernel-density p-value) or sr (spectral residual)", Required = true };
+        var detector = new Option<string>("--detector") { Description = "iid (kernel-density p-value), sr (spectral residual), or combined (deseasonalized, gated, both tests: what the service pages on)", Required = true };
         var output = new Option<FileInfo?>("--output") { Description = "Where to write timestamp,value,anomaly_score,is_anomaly (default: standard output)" };
         var command = new Command("detect", "Score a recorded series with a volume detector; one output row per input row") { input, detector, output };
         command.SetAction(async (parse, ct) =>
         {
-            IStreamingDetector? chosen = parse.GetValue(detector) switch
+            var name = parse.GetValue(detector);
+            IStreamingDetector? chosen = name switch
             {
                 "iid" => new IidSpikeDetector(),
                 "sr" => new SpectralResidualDetector(),
                 _ => null,
             };
-            if (chosen is null)
+            var combined = name == "combined" ? new CountSeriesScorer(new DetectorOptions()) : null;
+            if (chosen is null && combined is null)
             {
-                Console.Error.WriteLine($"unknown detector '{parse.GetValue(detector)}'; known: iid, sr");
+                Console.Error.WriteLine($"unknown detector '{name}'; known: iid, sr, combined");
                 return 2;
             }
             var file = parse.GetValue(input)!;
@@ -53,7 +55,20 @@ internal static class DetectCommand
                     Console.Error.WriteLine($"{file.Name}:{lineNumber}: expected 'timestamp,value' with a finite number, got '{(line.Length > 80 ? line[..80] + "…" : line)}'");
                     return 2;
                 }
-                var result = chosen.Next(value);
+                Detection result;
+                if (combined is not null)
+                {
+                    // The combined detector needs time (for the daily shape): the row's timestamp, else one minute per row.
+                    var minute = DateTimeOffset.TryParse(parts[0], CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
+                        ? Minutes.Of(at)
+                        : lineNumber;
+                    var s = combined.Close(minute, value);
+                    result = new Detection(value, s.Score, s.Anomalous);
+                }
+                else
+                {
+                    result = chosen!.Next(value);
+                }
                 await writer.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                     $"{parts[0]},{parts[1]},{result.Score:0.######},{(result.IsAnomaly ? 1 : 0)}"));
             }

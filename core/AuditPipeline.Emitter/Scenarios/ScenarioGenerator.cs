@@ -44,7 +44,7 @@ public sealed class ScenarioGenerator
 
     public IReadOnlyList<ScenarioAgent> Agents => _agents;
     public IReadOnlyList<ScenarioIncident> Incidents => _incidents;
-    public DateTimeOffset End => _options.Start.AddDays(_options.Days);
+    public DateTimeOffset End => _options.Start + (_options.Length ?? TimeSpan.FromDays(_options.Days));
 
     /// <summary>Daily budgets the scenario was designed with (about 3× each agent's usual weekday spend).</summary>
     public Dictionary<string, double> AgentBudgets() => _agents.ToDictionary(a => a.Identity.Id, a => a.DailyBudgetUsd);
@@ -158,13 +158,13 @@ public sealed class ScenarioGenerator
     private void PlaceIncidents()
     {
         var eligible = _agents.Where(a => !a.Noisy).ToList();
-        foreach (var kind in Enum.GetValues<IncidentKind>())
+        foreach (var kind in _options.Kinds ?? Enum.GetValues<IncidentKind>())
         {
             for (var n = 0; n < _options.IncidentsPerKind; n++)
             {
                 if (kind == IncidentKind.Ownerless)
                 {
-                    var onset = RandomTime(_options.IncidentEarliest, TimeSpan.FromHours(2));
+                    var onset = RandomTime(_options.IncidentEarliest, End - _options.Start < TimeSpan.FromDays(2) ? TimeSpan.FromMinutes(12) : TimeSpan.FromHours(2));
                     var agent = CreateAgent(_agents.Count, owner: null, activeFrom: onset, noisy: false);
                     _agents.Add(agent);
                     Add(new ScenarioIncident(kind, agent.Identity.Id, onset, onset.AddMinutes(10)), agent.Index, 0, 0);
@@ -225,6 +225,11 @@ public sealed class ScenarioGenerator
             IncidentKind.DenialProbing => 10 + _random.Next(21),
             _ => 10,
         };
+        if (End - _options.Start < TimeSpan.FromDays(2))
+        {
+            // A short run (the demo): anywhere after the warm-up, ending before the run does.
+            return (RandomTime(_options.IncidentEarliest, TimeSpan.FromMinutes(minutes + 2)), minutes);
+        }
         var day = RandomTime(_options.IncidentEarliest, TimeSpan.FromHours(6)).UtcDateTime.Date;
         var localHour = kind == IncidentKind.OffHoursBurst
             ? 1 + (_random.NextDouble() * 3)
@@ -245,6 +250,7 @@ public sealed class ScenarioGenerator
     private DateTimeOffset RandomTime(TimeSpan notBefore, TimeSpan notAfterEnd)
     {
         var span = End - notAfterEnd - (_options.Start + notBefore);
+        span = span < TimeSpan.Zero ? TimeSpan.Zero : span;
         return _options.Start + notBefore + TimeSpan.FromMinutes(Math.Floor(_random.NextDouble() * span.TotalMinutes));
     }
 

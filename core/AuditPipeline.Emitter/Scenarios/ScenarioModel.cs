@@ -21,10 +21,14 @@ public sealed record ScenarioOptions
 {
     public int Agents { get; init; } = 200;
     public int Days { get; init; } = 7;
+    /// <summary>Overrides <see cref="Days"/> for short runs (the live demo); incidents are then placed anywhere after IncidentEarliest.</summary>
+    public TimeSpan? Length { get; init; }
     /// <summary>First simulated minute (UTC). The default is a Monday.</summary>
     public DateTimeOffset Start { get; init; } = new(2026, 11, 2, 0, 0, 0, TimeSpan.Zero);
     /// <summary>Incidents of each kind (ownerless agents are extra agents on top of <see cref="Agents"/>).</summary>
     public int IncidentsPerKind { get; init; } = 30;
+    /// <summary>Which kinds to inject (all when null).</summary>
+    public IReadOnlyList<IncidentKind>? Kinds { get; init; }
     /// <summary>Share of agents that are noisy but normal (bursty, overdispersed); they get no incidents.</summary>
     public double NoisyShare { get; init; } = 0.15;
     /// <summary>No incident starts before this much history exists (detectors need a baseline).</summary>
