@@ -44,7 +44,7 @@ public sealed class DetectionEngine(DetectorOptions options)
         }
         if (!_agents.TryGetValue(o.AgentId, out var slot))
         {
-            slot = new AgentSlot(new AgentDetectors(o.AgentId, Math.Min(minute, _closedThrough + 1), options));
+            slot = new AgentSlot(new AgentDetectors(o.AgentId, minute, options));
             _agents[o.AgentId] = slot;
         }
         var agent = slot.Detectors;
@@ -104,6 +104,10 @@ public sealed class DetectionEngine(DetectorOptions options)
         _findings.Clear();
         foreach (var slot in _agents.Values)
         {
+            if (minute < slot.Detectors.FirstMinute)
+            {
+                continue; // gap-filled from the agent's first event on, not before it
+            }
             var bucket = slot.TakeBucket(minute);
             slot.Detectors.Close(minute, bucket, _findings);
             slot.KeepClosed(minute, bucket, options.AllowedLatenessMinutes);

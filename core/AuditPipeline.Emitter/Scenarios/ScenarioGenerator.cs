@@ -274,7 +274,7 @@ public sealed class ScenarioGenerator
             switch (incident.Kind)
             {
                 case IncidentKind.RunawayLoop:
-                    rate = Math.Max(rate * active.Magnitude, 40);
+                    rate = Math.Max(rate * active.Magnitude, 100); // a loop is as fast as its tool calls, whatever the agent's usual rate
                     loop = true;
                     break;
                 case IncidentKind.SlowRamp:
