@@ -23,6 +23,42 @@ public sealed class ClickHouseSchema(ClickHouseClient client)
         return applied;
     }
 
+    /// <summary>
+    /// The materialized views are filled by the same INSERT as agent_actions but not atomically
+    /// with it: a server killed mid-insert can leave a view short (or, after the batch is
+    /// retried, long). Compares each view's total with agent_actions and, where they differ,
+    /// refills the view's table from agent_actions with the view's own SELECT. Run whenever the
+    /// projection (re)starts. Returns the views repaired.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> RepairViewsAsync(CancellationToken ct)
+    {
+        var actions = await CountAsync("SELECT count() FROM agent_actions", ct);
+        var repaired = new List<string>();
+        foreach (var (view, total, ddl) in new[]
+        {
+            ("agent_minute_counts", "SELECT sum(actions) FROM agent_minute_counts", "ddl/0002_agent_minute_counts.sql"),
+            ("agent_resources", "SELECT countMerge(actions) FROM agent_resources", "ddl/0003_agent_resources.sql"),
+        })
+        {
+            if (await CountAsync(total, ct) == actions)
+            {
+                continue;
+            }
+            var definition = Read(typeof(ClickHouseSchema).Assembly, ddl);
+            var select = definition[(definition.IndexOf("AS SELECT", StringComparison.Ordinal) + 3)..];
+            // The view's storage table; the name is one of the two constants above, never input
+            // (Identifier refuses the dots ClickHouse uses for inner tables).
+            var inner = $"`.inner.{ClickHouseSql.Identifier(view).Trim('`')}`";
+            await client.ExecuteAsync($"TRUNCATE TABLE {inner}", ct);
+            await client.ExecuteAsync($"INSERT INTO {inner} {select}", ct);
+            repaired.Add(view);
+        }
+        return repaired;
+    }
+
+    private async Task<long> CountAsync(string sql, CancellationToken ct) =>
+        long.Parse((await client.QueryAsync(sql + " FORMAT TSV", ct)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
     public async Task DropAllAsync(CancellationToken ct)
     {
         foreach (var table in Tables)

@@ -20,7 +20,12 @@ public sealed class ProjectionWorker(
         Task.WhenAll(
             RunAsync(ClickHouseActionsProjection.SubscriptionName, async ct =>
             {
-                await new ClickHouseSchema(clickHouse).ApplyAsync(ct);
+                var schema = new ClickHouseSchema(clickHouse);
+                await schema.ApplyAsync(ct);
+                foreach (var view in await schema.RepairViewsAsync(ct))
+                {
+                    logger.LogWarning("ClickHouse view {View} did not match agent_actions (a server crash mid-insert); refilled it from agent_actions", view);
+                }
                 return new ClickHouseActionsProjection(clickHouse).HandleAsync;
             }, stoppingToken),
             RunAsync(ReadModelProjection.SubscriptionName,
