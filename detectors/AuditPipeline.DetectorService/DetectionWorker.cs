@@ -26,8 +26,6 @@ public sealed class DetectionWorker(
     private readonly SemaphoreSlim _engineLock = new(1, 1);
     private DetectionEngine? _engine;
     private StoreSubscription? _subscription;
-    private DateTimeOffset _lastEventWallTime = DateTimeOffset.MinValue;
-    private DateTimeOffset _watermark = DateTimeOffset.MinValue;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(RunSubscriptionAsync(stoppingToken), AdvanceWhenIdleAsync(stoppingToken));
@@ -77,7 +75,7 @@ public sealed class DetectionWorker(
                 }
                 foreach (var e in batch.Where(e => e.EventType == AgentActionOccurred.TypeName))
                 {
-                    Observe(engine, e, discarded);
+                    Observe(engine, e, discarded, arrivedAt: e.RecordedAt);
                 }
                 discarded.Clear();
                 replayed += batch.Count;
@@ -99,11 +97,12 @@ public sealed class DetectionWorker(
         try
         {
             var engine = _engine ?? throw new InvalidOperationException("The detectors are not warmed up.");
+            var now = clock.GetUtcNow();
             foreach (var e in batch)
             {
                 if (e.EventType == AgentActionOccurred.TypeName)
                 {
-                    Observe(engine, e, output);
+                    Observe(engine, e, output, now);
                 }
                 else if (e.EventType == AgentAlert.TypeName)
                 {
@@ -111,8 +110,6 @@ public sealed class DetectionWorker(
                     engine.Apply(ContractJson.DeserializeAlert(e.Payload));
                 }
             }
-            engine.AdvanceTo(_watermark, output);
-            _lastEventWallTime = clock.GetUtcNow();
             await AppendAsync(output, ct);
         }
         finally
@@ -121,7 +118,12 @@ public sealed class DetectionWorker(
         }
     }
 
-    /// <summary>When the stream goes quiet, close minutes by the wall clock so incidents still recover.</summary>
+    /// <summary>
+    /// Agents from which nothing has arrived for IdleAdvanceSeconds have their minutes closed up
+    /// to the wall clock (only while the subscription is caught up: during a catch-up the wall
+    /// clock says nothing about the events still to come), so an agent that stops is still scored
+    /// and its incident recovers.
+    /// </summary>
     private async Task AdvanceWhenIdleAsync(CancellationToken ct)
     {
         var idle = TimeSpan.FromSeconds(options.Value.IdleAdvanceSeconds);
@@ -129,8 +131,7 @@ public sealed class DetectionWorker(
         while (await timer.WaitForNextTickAsync(ct))
         {
             var subscription = _subscription;
-            if (_engine is null || subscription is not { IsActive: true } || subscription.Position < subscription.Head
-                || clock.GetUtcNow() - _lastEventWallTime < idle)
+            if (_engine is null || subscription is not { IsActive: true } || subscription.Position < subscription.Head)
             {
                 continue;
             }
@@ -140,7 +141,8 @@ public sealed class DetectionWorker(
             {
                 if (_engine is { } engine)
                 {
-                    engine.AdvanceTo(clock.GetUtcNow(), output);
+                    var now = clock.GetUtcNow();
+                    engine.CloseIdle(now, now - idle, output);
                     await AppendAsync(output, ct);
                 }
             }
@@ -155,15 +157,8 @@ public sealed class DetectionWorker(
         }
     }
 
-    private void Observe(DetectionEngine engine, StoredEvent e, List<AgentAlert> output)
-    {
-        var action = ContractJson.Deserialize(e.Payload);
-        engine.Observe(ActionObservation.From(action), output);
-        if (action.OccurredAt > _watermark)
-        {
-            _watermark = action.OccurredAt;
-        }
-    }
+    private static void Observe(DetectionEngine engine, StoredEvent e, List<AgentAlert> output, DateTimeOffset arrivedAt) =>
+        engine.Observe(ActionObservation.From(ContractJson.Deserialize(e.Payload)), output, arrivedAt);
 
     private async Task AppendAsync(List<AgentAlert> output, CancellationToken ct)
     {

@@ -59,15 +59,23 @@ public sealed class IncidentCombiner(DetectorOptions options)
         }
     }
 
-    /// <summary>Recovers incidents that have been quiet for IncidentQuietMinutes by the end of this minute.</summary>
-    public void OnMinuteClosed(long minute, List<AgentAlert> output)
+    /// <summary>Recovers the given subjects' incidents if they have been quiet for IncidentQuietMinutes by the end of this minute.</summary>
+    public void RecoverQuiet(IEnumerable<string> keys, long minute, List<AgentAlert> output)
     {
-        foreach (var incident in _open.Values.Where(i => minute - i.LastFindingMinute >= options.IncidentQuietMinutes).ToList())
+        foreach (var key in keys)
         {
-            _open.Remove(incident.Key);
-            output.Add(incident.ToAlert(AlertChange.Recovered, DeterministicId($"alert|{incident.Id}|recovered"), minute, []));
+            if (_open.TryGetValue(key, out var incident) && minute - incident.LastFindingMinute >= options.IncidentQuietMinutes)
+            {
+                _open.Remove(key);
+                output.Add(incident.ToAlert(AlertChange.Recovered, DeterministicId($"alert|{incident.Id}|recovered"), minute, []));
+            }
         }
     }
+
+    /// <summary>The incident keys about one agent (its behaviour and its ownership).</summary>
+    public static string[] AgentKeys(string agentId) => [$"agent|{agentId}", $"ownership|{agentId}"];
+
+    public static string OwnerBudgetKey(string owner) => $"owner-budget|{owner}";
 
     /// <summary>
     /// Applies an alert event read back from the store: seeds incidents after a restart, and

@@ -186,6 +186,45 @@ public sealed class EngineTests
     }
 
     [Fact]
+    public void Each_agent_keeps_its_own_event_time_so_a_lagging_partition_is_not_late()
+    {
+        // Agent 2's events reach the engine 20 minutes of event time behind agent 1's (another
+        // partition, a backfill): both are scored in full and agent 2's runaway is found.
+        var engine = new DetectionEngine(new DetectorOptions());
+        var alerts = new List<AgentAlert>();
+        var random = new Random(9);
+        for (var at = Start; at < Start.AddHours(3); at = at.AddMinutes(1))
+        {
+            var lagging = at.AddMinutes(-20);
+            for (var i = 0; i < 10; i++)
+            {
+                engine.Observe(Observation("agent-1", "alice@example.com", at.AddSeconds(random.Next(60)), false, "table:1", Sensitivity.Internal, 0.01), alerts);
+            }
+            var runaway = lagging >= Start.AddHours(2) && lagging < Start.AddHours(2).AddMinutes(10);
+            for (var i = 0; lagging >= Start && i < (runaway ? 400 : 10); i++)
+            {
+                engine.Observe(Observation("agent-2", "alice@example.com", lagging.AddSeconds(i % 60), false, "table:1", Sensitivity.Internal, 0.01), alerts);
+            }
+        }
+        Assert.Equal(0, engine.TooLate);
+        var opened = Assert.Single(alerts, a => a.Change == AlertChange.Opened);
+        Assert.Equal("agent-2", opened.AgentId);
+        Assert.InRange((opened.At - Start.AddHours(2)).TotalMinutes, 0, 2);
+    }
+
+    [Fact]
+    public void An_agent_that_stops_is_closed_by_the_idle_clock_and_its_incident_recovers()
+    {
+        var engine = new DetectionEngine(new DetectorOptions());
+        var alerts = Run(engine, new Anomaly(VolumeFactor: 40), minutes: 30, end: Onset.AddMinutes(5));
+        Assert.Single(alerts, a => a.Change == AlertChange.Opened);
+        // The agent goes silent; nothing arrives from it while the wall clock moves on.
+        engine.CloseIdle(Onset.AddMinutes(30), idleSince: Onset.AddMinutes(10), alerts);
+        var recovered = Assert.Single(alerts, a => a.Change == AlertChange.Recovered);
+        Assert.InRange((recovered.At - Onset).TotalMinutes, 5 + 15, 5 + 17);
+    }
+
+    [Fact]
     public void Ids_are_deterministic_so_a_replay_produces_the_same_alerts()
     {
         var a = Run(new DetectionEngine(new DetectorOptions()), new Anomaly(VolumeFactor: 40), minutes: 30);

@@ -108,8 +108,9 @@ public sealed class AlertTests(PipelineFixture fx)
     private async Task<(TestStore Store, string Topic, string AlertsTopic)> SetUpAsync()
     {
         var store = await fx.Postgres.CreateStoreAsync();
-        // One partition: the events reach the store in time order, as the detectors read them.
-        var (topic, _) = fx.NewTopics(partitions: 1);
+        // 16 partitions: agents' events reach the store interleaved in any order across agents
+        // (each agent's in order); the detectors keep one event-time watermark per agent.
+        var (topic, _) = fx.NewTopics(partitions: 16);
         var alertsTopic = topic + ".alerts";
         fx.Kafka.CreateTopic(alertsTopic, 2);
         return (store, topic, alertsTopic);

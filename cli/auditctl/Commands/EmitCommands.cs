@@ -43,18 +43,19 @@ internal static class EmitCommands
         var history = new Option<int>("--history-minutes") { Description = "Scenario: minutes of history ending now", DefaultValueFactory = _ => 90 };
         var perKind = new Option<int>("--per-kind") { Description = "Scenario: incidents of each kind", DefaultValueFactory = _ => 1 };
         var kinds = new Option<string>("--kinds") { Description = "Scenario: comma-separated kinds (RunawayLoop, SlowRamp, OffHoursBurst, SensitiveFanOut, BudgetBurn, DenialProbing, Ownerless); default all", DefaultValueFactory = _ => "" };
-        var pace = new Option<double>("--pace") { Description = "Scenario: seconds of wall time per simulated minute (keeps events in time order through Kafka)", DefaultValueFactory = _ => 0.2 };
+        var idPrefix = new Option<string>("--id-prefix") { Description = "Scenario: agent id prefix (a new prefix makes new agents)", DefaultValueFactory = _ => "scn" };
+        var pace = new Option<double>("--pace") { Description = "Scenario: seconds of wall time per simulated minute (spreads the replay out)", DefaultValueFactory = _ => 0.02 };
         var command = new Command("simulate",
             "Run simulated agents with different owners and a daily traffic shape; prints how many events were acknowledged")
         {
-            agents, rate, duration, seed, scenario, history, perKind, kinds, pace,
+            agents, rate, duration, seed, scenario, history, perKind, kinds, idPrefix, pace,
         };
         command.SetAction(async (parse, ct) =>
         {
             if (parse.GetValue(scenario) is { } name)
             {
                 return await ScenarioCommand.RunAsync(name, Positive(parse.GetValue(agents), "--agents"), Positive(parse.GetValue(history), "--history-minutes"),
-                    Positive(parse.GetValue(perKind), "--per-kind"), parse.GetValue(kinds)!, parse.GetValue(seed), Math.Max(0, parse.GetValue(pace)), ct);
+                    Positive(parse.GetValue(perKind), "--per-kind"), parse.GetValue(kinds)!, parse.GetValue(idPrefix)!, parse.GetValue(seed), Math.Max(0, parse.GetValue(pace)), ct);
             }
             var fleet = new SampleFleet(Positive(parse.GetValue(agents), "--agents"), parse.GetValue(seed), idPrefix: "sim-agent");
             var peakRate = parse.GetValue(rate) > 0 ? parse.GetValue(rate) : throw new ArgumentException("--rate must be positive");

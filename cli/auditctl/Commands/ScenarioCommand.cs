@@ -8,13 +8,18 @@ namespace AuditPipeline.Cli.Commands;
 /// <summary>
 /// <c>auditctl simulate --scenario incidents</c>: the labelled scenario generator, replayed into
 /// Kafka up to now: a history of normal traffic ending at the current minute with incidents
-/// injected into its last part, paced so events arrive roughly in time order (the detectors
-/// close minutes by event time).
+/// injected into its last part. The detectors keep one event-time watermark per agent, so the
+/// replay need not be slow.
 /// </summary>
 internal static class ScenarioCommand
 {
-    public static async Task<int> RunAsync(string scenario, int agents, int historyMinutes, int perKind, string kinds, int seed, double pace, CancellationToken ct)
+    public static async Task<int> RunAsync(string scenario, int agents, int historyMinutes, int perKind, string kinds, string idPrefix, int seed, double pace, CancellationToken ct)
     {
+        if (idPrefix.Length is 0 or > 40 || !idPrefix.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+        {
+            Console.Error.WriteLine("--id-prefix must be 1–40 of letters, digits, '-', '_'");
+            return 2;
+        }
         if (scenario != "incidents")
         {
             Console.Error.WriteLine($"unknown scenario '{scenario}'; known: incidents");
@@ -36,7 +41,7 @@ internal static class ScenarioCommand
             Kinds = chosen.Count > 0 ? chosen : null,
             IncidentEarliest = TimeSpan.FromMinutes(historyMinutes * 2 / 3),
             Seed = seed,
-            IdPrefix = "scn",
+            IdPrefix = idPrefix,
             RateScale = 0.5,
         });
         foreach (var incident in generator.Incidents)
