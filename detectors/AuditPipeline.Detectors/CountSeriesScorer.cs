@@ -85,13 +85,16 @@ public sealed class CountSeriesScorer
     private void Learn(long minute, double value, double expected)
     {
         var spread = Spread(expected);
+        // The spread learns from values up to twice the gate (noisy agents must widen it); the
+        // baseline only from values up to 3 spreads, so a long incident does not become normal.
         var capped = Math.Min(value, expected + (2 * _options.VolumeZThreshold * spread));
-        if (IsWarm && expected >= 1)
+        // A sustained deviation is an incident, not noise: it must not widen the spread it is judged by.
+        if (IsWarm && expected >= 1 && _gateStreak < _options.VolumeSustainedMinutes)
         {
             var excessVariance = Math.Max(0, ((capped - expected) * (capped - expected)) - expected) / (expected * expected);
             _phi = Math.Clamp(_phi + (PhiAlpha * (excessVariance - _phi)), 0, 4);
         }
-        _baseline.Learn(minute, capped);
+        _baseline.Learn(minute, Math.Min(value, expected + (3 * spread)));
         var residual = Math.Min((value - expected) / spread, 2 * _options.VolumeZThreshold);
         _iid.Add(residual);
         _residuals.Add(residual);
