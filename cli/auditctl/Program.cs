@@ -8,6 +8,7 @@ var root = new RootCommand("auditctl: operate AuditPipeline (schema, verificatio
     WhyCommand.Create(),
     DetectCommand.Create(),
     AlertCommands.Create(),
+    KeyCommands.Create(),
     EmitCommands.CreateEmit(),
     EmitCommands.CreateSimulate(),
     StoreCommands.Create(),

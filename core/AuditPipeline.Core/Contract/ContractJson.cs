@@ -11,6 +11,7 @@ namespace AuditPipeline.Core.Contract;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(AgentActionOccurred))]
 [JsonSerializable(typeof(AgentAlert))]
+[JsonSerializable(typeof(ApiCallRecorded))]
 internal sealed partial class ContractJsonContext : JsonSerializerContext;
 
 /// <summary>
@@ -26,6 +27,8 @@ public static class ContractJson
         (JsonTypeInfo<AgentActionOccurred>)Options.GetTypeInfo(typeof(AgentActionOccurred));
     private static readonly JsonTypeInfo<AgentAlert> AlertInfo =
         (JsonTypeInfo<AgentAlert>)Options.GetTypeInfo(typeof(AgentAlert));
+    private static readonly JsonTypeInfo<ApiCallRecorded> ApiCallInfo =
+        (JsonTypeInfo<ApiCallRecorded>)Options.GetTypeInfo(typeof(ApiCallRecorded));
 
     private static JsonSerializerOptions CreateOptions()
     {
@@ -58,6 +61,12 @@ public static class ContractJson
 
     /// <summary>Alert events use the same canonical rules as actions (they are stored and hashed the same way).</summary>
     public static byte[] SerializeCanonical(AgentAlert alert) => JsonSerializer.SerializeToUtf8Bytes(alert, AlertInfo);
+
+    public static byte[] SerializeCanonical(ApiCallRecorded call) => JsonSerializer.SerializeToUtf8Bytes(call, ApiCallInfo);
+
+    public static ApiCallRecorded DeserializeApiCall(ReadOnlySpan<byte> utf8Json) =>
+        JsonSerializer.Deserialize(utf8Json, ApiCallInfo)
+        ?? throw new JsonException("The API call record is JSON null.");
 
     public static AgentAlert DeserializeAlert(ReadOnlySpan<byte> utf8Json) =>
         JsonSerializer.Deserialize(utf8Json, AlertInfo)

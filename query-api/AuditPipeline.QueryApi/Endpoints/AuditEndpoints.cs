@@ -1,0 +1,69 @@
+using AuditPipeline.Core.Contract;
+using AuditPipeline.Core.Store;
+using AuditPipeline.QueryApi.Auth;
+using Npgsql;
+
+namespace AuditPipeline.QueryApi.Endpoints;
+
+public sealed record IntegrityData(long Position, string StreamId, long Version, DateTimeOffset RecordedAt, string PrevHash, string Hash,
+    bool HashMatchesContents, bool LinksToPreviousEvent, bool Verified);
+
+public sealed record WhyAuthorizedResponse(
+    Guid EventId, string AgentId, IReadOnlyList<DelegationLink> Path, ActionPerformed Action, AuthorizationDecision Authorization,
+    Outcome Outcome, DateTimeOffset OccurredAt, IntegrityData Integrity);
+
+public sealed record VerifyResponse(bool Intact, long EventsChecked, int ChainsChecked, IReadOnlyList<ChainBreak> Breaks);
+
+public static class AuditEndpoints
+{
+    public static void Map(WebApplication app)
+    {
+        app.MapGet("/v1/events/{eventId:guid}/why", async (Guid eventId, HttpContext http, WhyAuthorizedQuery why, NpgsqlDataSource db, CancellationToken ct) =>
+        {
+            var answer = await why.FindAsync(eventId, ct);
+            if (answer is null || !await InScopeAsync(http, db, answer.Event.Agent.Id, ct))
+            {
+                return AgentEndpoints.NotFound($"No action event {eventId} (or it is not projected yet).");
+            }
+            var e = answer.Event;
+            return Results.Ok(new WhyAuthorizedResponse(eventId, e.Agent.Id, answer.Path, e.Action, e.Authorization, e.Outcome, e.OccurredAt,
+                new IntegrityData(answer.GlobalSeq, e.Agent.Id, answer.Version, answer.RecordedAt, answer.PrevHash, answer.Hash,
+                    answer.HashMatchesContents, answer.LinksToPreviousEvent, answer.IntegrityVerified)));
+        }).RequireAuthorization(Policies.Audit).WithTags("audit")
+          .WithSummary("Why was this action authorized: human → delegations → agent → action → decision → policy/rule → approvals → grant, with integrity data");
+
+        app.MapGet("/v1/verify", async (HttpContext http, ChainVerifier verifier, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct) =>
+        {
+            var q = http.Request.Query;
+            var agent = QueryInput.Id(q["agent"], "agent");
+            var from = QueryInput.Time(q["from"], "from", clock);
+            var to = QueryInput.Time(q["to"], "to", clock);
+            if (from is not null && to is not null && from >= to)
+            {
+                throw new InvalidInputException("from", "'from' must be before 'to'.");
+            }
+            if (AccessScope.Of(http.User).IsScoped && agent is null)
+            {
+                throw new InvalidInputException("agent", "A key scoped to teams or owners must name the 'agent' to verify.");
+            }
+            if (agent is not null && !await InScopeAsync(http, db, agent, ct))
+            {
+                return AgentEndpoints.NotFound($"No agent '{agent}'.");
+            }
+            var report = await verifier.VerifyAsync(new VerifyScope(agent, from, to), ct);
+            return Results.Ok(new VerifyResponse(report.Intact, report.EventsChecked, report.StreamsChecked, report.Breaks));
+        }).RequireAuthorization(Policies.Audit).WithTags("audit")
+          .WithSummary("Recompute hash chains (one agent's, a time range, or all) and report the first break of each broken chain");
+    }
+
+    private static async Task<bool> InScopeAsync(HttpContext http, NpgsqlDataSource db, string agentId, CancellationToken ct)
+    {
+        var scope = AccessScope.Of(http.User);
+        if (!scope.IsScoped)
+        {
+            return true;
+        }
+        var agent = await AgentEndpoints.FindAsync(db, agentId, ct);
+        return agent is not null && scope.Allows(agent.Team, agent.Owner);
+    }
+}

@@ -1,0 +1,171 @@
+using System.Net.Http.Headers;
+using AuditPipeline.ClickHouse;
+using AuditPipeline.Core.Access;
+using AuditPipeline.Core.Contract;
+using AuditPipeline.Core.Store;
+using AuditPipeline.Emitter;
+using AuditPipeline.Projections;
+using AuditPipeline.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Xunit;
+
+namespace AuditPipeline.QueryApi.Tests;
+
+/// <summary>
+/// Real PostgreSQL and ClickHouse with a small fleet projected into both, alert incidents, and a
+/// key per role and state; the API runs in-process (WebApplicationFactory) against them.
+/// Agents agent-0000 and agent-0005 are team payments; agent-0001 is support. (The factory is
+/// typed by a class of the API's assembly; it finds the entry point from there.)
+/// </summary>
+public sealed class ApiFixture : IAsyncLifetime, IDisposable
+{
+    private readonly HttpClient _http = new();
+    private PostgresServer _postgres = null!;
+    private ClickHouseServer _clickHouse = null!;
+
+    public TestStore Store { get; private set; } = null!;
+    public string ClickHouseUrl { get; private set; } = "";
+    public WebApplicationFactory<QueryApiOptions> Factory { get; private set; } = null!;
+    public Dictionary<string, string> Tokens { get; } = [];
+    public Dictionary<string, string> KeyIds { get; } = [];
+    public Guid DeniedEventId { get; } = Guid.CreateVersion7();
+    public Guid ApprovedEventId { get; } = Guid.CreateVersion7();
+    public Guid SupportEventId { get; private set; }
+    public Guid PaymentsIncident { get; private set; }
+    public Guid SupportIncident { get; private set; }
+    public Guid MatrixIncident { get; private set; }
+
+    public async Task InitializeAsync()
+    {
+        _postgres = await PostgresServer.StartAsync();
+        _clickHouse = await ClickHouseServer.StartAsync();
+        Store = await _postgres.CreateStoreAsync();
+        await new ClickHouseClient(_http, _clickHouse.HttpUri).ExecuteAsync($"CREATE DATABASE IF NOT EXISTS {ClickHouseSql.Identifier(Store.Database)}", default);
+        ClickHouseUrl = $"{_clickHouse.HttpUri}?database={Store.Database}";
+        var clickHouse = new ClickHouseClient(_http, new Uri(ClickHouseUrl));
+        await new ClickHouseSchema(clickHouse).ApplyAsync(default);
+
+        await using var ds = Store.AppDataSource();
+        var store = new PostgresEventStore(ds, TimeProvider.System);
+        var fleet = new SampleFleet(6, seed: 11);
+        var now = DateTimeOffset.UtcNow;
+        var events = new List<IncomingEvent>();
+        foreach (var agent in fleet.Agents)
+        {
+            events.AddRange(TestEvents.ForAgent(fleet, agent, 100, now.AddMinutes(-90)));
+        }
+        SupportEventId = events.First(e => e.StreamId == "agent-0001").EventId;
+        var (denied, approved) = DeniedThenApproved(fleet.Agents[0], now);
+        events.Add(TestEvents.Incoming(denied));
+        events.Add(TestEvents.Incoming(approved));
+        await store.AppendAsync(events, [], default);
+
+        var alerts = new AlertLog(ds, store);
+        PaymentsIncident = Guid.CreateVersion7();
+        SupportIncident = Guid.CreateVersion7();
+        MatrixIncident = Guid.CreateVersion7();
+        await alerts.AppendAsync([Alert(PaymentsIncident, "agent-0000", now), Alert(SupportIncident, "agent-0001", now), Alert(MatrixIncident, "agent-0005", now)], "test", default);
+
+        await new StoreSubscription(ds, ClickHouseActionsProjection.SubscriptionName, new ClickHouseActionsProjection(clickHouse).HandleAsync,
+            new SubscriptionOptions { StopWhenCaughtUp = true }).RunAsync(default);
+        await new StoreSubscription(ds, ReadModelProjection.SubscriptionName, new ReadModelProjection(ds).HandleAsync,
+            new SubscriptionOptions { StopWhenCaughtUp = true }).RunAsync(default);
+
+        var keys = new ApiKeyStore(ds, TimeProvider.System);
+        async Task AddAsync(string name, string[] roles, string[]? teams = null, DateTimeOffset? expires = null)
+        {
+            var (key, token) = await keys.CreateAsync($"{name}@example.com", roles, teams ?? [], [], name, expires, default);
+            Tokens[name] = token;
+            KeyIds[name] = key.KeyId;
+        }
+        await AddAsync("auditor", [Roles.Auditor]);
+        await AddAsync("oncall", [Roles.OnCall]);
+        await AddAsync("admin", [Roles.Admin]);
+        await AddAsync("payments-auditor", [Roles.Auditor, Roles.OnCall], teams: ["payments"]);
+        await AddAsync("revoked", [Roles.Auditor, Roles.OnCall, Roles.Admin]);
+        await keys.RevokeAsync(KeyIds["revoked"], default);
+        await AddAsync("expired", [Roles.Auditor, Roles.OnCall, Roles.Admin], expires: now.AddMinutes(-1));
+
+        Factory = CreateFactory();
+    }
+
+    public WebApplicationFactory<QueryApiOptions> CreateFactory(int requestsPerSecond = 10_000, int burst = 10_000) =>
+        new WebApplicationFactory<QueryApiOptions>().WithWebHostBuilder(b =>
+        {
+            b.UseSetting("Store:ConnectionString", Store.AppConnectionString);
+            b.UseSetting("ClickHouse:Url", ClickHouseUrl);
+            b.UseSetting("Kafka:BootstrapServers", "127.0.0.1:9"); // nothing listens: readiness must say so
+            b.UseSetting("QueryApi:RequestsPerSecond", requestsPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            b.UseSetting("QueryApi:Burst", burst.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        });
+
+    public HttpClient Client(string? principal, WebApplicationFactory<QueryApiOptions>? factory = null)
+    {
+        var client = (factory ?? Factory).CreateClient();
+        if (principal is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Tokens[principal]);
+        }
+        return client;
+    }
+
+    /// <summary>A transfer first denied (no approval), then allowed with a second person's approval.</summary>
+    private (AgentActionOccurred Denied, AgentActionOccurred Approved) DeniedThenApproved(AgentIdentity agent, DateTimeOffset now)
+    {
+        AgentActionOccurred Make(Guid id, DateTimeOffset at, Decision decision, IReadOnlyList<Approval> approvals, string rule, string reason) => new()
+        {
+            EventId = id,
+            OccurredAt = Timestamps.ToUtcMicroseconds(at),
+            SchemaVersion = AgentActionOccurred.CurrentSchemaVersion,
+            Agent = agent,
+            Delegation = new Delegation
+            {
+                OnBehalfOf = "alice@example.com",
+                Chain = [new Actor { Type = ActorType.Human, Id = "alice@example.com" }, new Actor { Type = ActorType.Service, Id = "orchestrator-1", Name = "workflow orchestrator" }],
+            },
+            Action = new ActionPerformed { Operation = "transfer", Tool = "erp.api", Resource = new TargetResource { Type = "ledger", Id = "ledger/eu/42", Sensitivity = Sensitivity.Financial } },
+            Authorization = new AuthorizationDecision
+            {
+                Decision = decision, PolicyId = "payments-policy", PolicyVersion = "v12", Rule = rule, Reason = reason, Approvals = approvals,
+            },
+            Outcome = new Outcome { Status = decision == Decision.Allow ? OutcomeStatus.Success : OutcomeStatus.Failure },
+        };
+        return (
+            Make(DeniedEventId, now.AddMinutes(-3), Decision.Deny, [], "deny-transfer-without-approval", "transfers need a second person's approval"),
+            Make(ApprovedEventId, now.AddMinutes(-1), Decision.Allow,
+                [new Approval { Approver = "bob@example.com", ApprovedAt = Timestamps.ToUtcMicroseconds(now.AddMinutes(-2)), ApprovalId = "apr-9" }],
+                "allow-transfer-with-approval", "approved by a second person"));
+    }
+
+    private static AgentAlert Alert(Guid incident, string agent, DateTimeOffset now) => new()
+    {
+        EventId = Guid.CreateVersion7(),
+        IncidentId = incident,
+        Change = AlertChange.Opened,
+        AgentId = agent,
+        Owner = null,
+        Severity = AlertSeverity.High,
+        Categories = ["volume"],
+        Title = $"{agent}: 400 actions in a minute",
+        Summary = "400 actions in a minute, expected about 5",
+        StartedAt = Timestamps.ToUtcMicroseconds(now.AddMinutes(-10)),
+        At = Timestamps.ToUtcMicroseconds(now.AddMinutes(-9)),
+    };
+
+    public async Task DisposeAsync()
+    {
+        await Factory.DisposeAsync();
+        await _clickHouse.DisposeAsync();
+        await _postgres.DisposeAsync();
+        Dispose();
+    }
+
+    public void Dispose() => _http.Dispose();
+}
+
+[CollectionDefinition(Name)]
+public sealed class ApiCollection : ICollectionFixture<ApiFixture>
+{
+    public const string Name = "api";
+}
