@@ -8,6 +8,7 @@ PG_BIN="/usr/lib/postgresql/15/bin"
 PG_PORT="${AUDIT_PG_PORT:-55432}"
 CH_HTTP_PORT="${AUDIT_CH_HTTP_PORT:-58123}"
 CH_TCP_PORT="${AUDIT_CH_TCP_PORT:-59000}"
+API_PORT="${AUDIT_API_PORT:-58080}"
 BUILD_CONFIG="${AUDIT_BUILD_CONFIG:-Release}"
 
 say()  { printf '\033[1m==>\033[0m %s\n' "$*"; }
