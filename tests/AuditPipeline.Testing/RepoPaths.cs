@@ -13,7 +13,7 @@ public static class RepoPaths
     public static string DetectorServiceDll => Built("detectors/AuditPipeline.DetectorService", "AuditPipeline.DetectorService.dll");
     public static string ProjectionsDll => Built("projections/AuditPipeline.Projections", "AuditPipeline.Projections.dll");
 
-    private static string Built(string project, string file)
+    public static string Built(string project, string file)
     {
         var path = Path.Combine(Root, project, "bin", Configuration, "net10.0", file);
         return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is not built; build the solution first.");
