@@ -101,21 +101,6 @@ string SearchPath()
     var day = start.AddDays(Random.Shared.Next(6)).AddHours(Random.Shared.Next(24));
     return $"/v1/actions?agent={agent}&from={day:yyyy-MM-ddTHH:mm:ssZ}&to={day.AddDays(1):yyyy-MM-ddTHH:mm:ssZ}&limit=100";
 }
-await using (var admin = store.AdminDataSource())
-await using (var explain = admin.CreateCommand("EXPLAIN ANALYZE " + SqlScripts.Query("why_authorized").Replace("@event_id", $"'{ids[0]}'", StringComparison.Ordinal)))
-await using (var plan = await explain.ExecuteReaderAsync())
-{
-    while (await plan.ReadAsync())
-    {
-        Console.WriteLine(plan.GetString(0));
-    }
-}
-for (var i = 0; i < 5; i++)
-{
-    var single = Stopwatch.StartNew();
-    using var response = await client.GetAsync(WhyPath());
-    Console.WriteLine($"single why: {(int)response.StatusCode} in {single.Elapsed.TotalMilliseconds:0.0} ms");
-}
 await Load.RunAsync(client, WhyPath, clients, TimeSpan.FromSeconds(3)); // warm-up
 var why = await Load.RunAsync(client, WhyPath, clients, TimeSpan.FromSeconds(seconds));
 await Load.RunAsync(client, SearchPath, clients, TimeSpan.FromSeconds(3));
