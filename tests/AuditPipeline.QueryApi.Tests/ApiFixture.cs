@@ -100,12 +100,15 @@ public sealed class ApiFixture : IAsyncLifetime, IDisposable
             b.UseSetting("QueryApi:Burst", burst.ToString(System.Globalization.CultureInfo.InvariantCulture));
         });
 
-    public HttpClient Client(string? principal, WebApplicationFactory<QueryApiOptions>? factory = null)
+    public HttpClient Client(string? principal, WebApplicationFactory<QueryApiOptions>? factory = null) =>
+        ClientWithToken(principal is null ? null : Tokens[principal], factory);
+
+    public HttpClient ClientWithToken(string? token, WebApplicationFactory<QueryApiOptions>? factory = null)
     {
         var client = (factory ?? Factory).CreateClient();
-        if (principal is not null)
+        if (token is not null)
         {
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Tokens[principal]);
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
         return client;
     }

@@ -239,6 +239,24 @@ public sealed class QueryApiTests(ApiFixture fx)
     }
 
     [Fact]
+    public async Task A_key_revoked_by_an_admin_stops_working_at_once()
+    {
+        await using var ds = fx.Store.AppDataSource();
+        var (key, token) = await new AuditPipeline.Core.Access.ApiKeyStore(ds, TimeProvider.System)
+            .CreateAsync("temp@example.com", ["auditor"], [], [], "revocation test", null, default);
+        await using var factory = fx.CreateFactory();
+        using var client = fx.ClientWithToken(token, factory);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/v1/agents")).StatusCode);
+
+        using var admin = fx.Client("admin", factory);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.PostAsync($"/v1/keys/{key.KeyId}/revoke", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.PostAsync($"/v1/keys/{key.KeyId}/revoke", null)).StatusCode);
+        using var refused = await client.GetAsync("/v1/agents");
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Contains("revoked", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Readiness_names_each_dependency_and_fails_when_kafka_is_unreachable_without_leaking_secrets()
     {
         using var client = fx.Client(null);
