@@ -1,0 +1,265 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+
+namespace AuditPipeline.Core.Integrity;
+
+/// <summary>
+/// A Merkle tree over the log in store order, hashed as in RFC 6962 / RFC 9162 §2.1:
+/// leaf hash = SHA-256(0x00 ‖ leaf data), node hash = SHA-256(0x01 ‖ left ‖ right), and a tree
+/// of n leaves splits at the largest power of two below n. The leaf data of an event is
+/// "AUDITPIPELINE-LEAF-V1" ‖ log position (8 bytes, big-endian) ‖ its chain hash, so a leaf
+/// commits to the event's whole canonical record through the chain hash.
+/// Perfect subtrees are kept level by level, so any root or proof costs O(log² n) hashes.
+/// </summary>
+public sealed class MerkleTree
+{
+    private static readonly byte[] LeafDomain = "AUDITPIPELINE-LEAF-V1"u8.ToArray();
+    private readonly List<List<byte[]>> _levels = [[]];
+
+    public long Size => _levels[0].Count;
+
+    public static byte[] LeafData(long position, ReadOnlySpan<byte> chainHash)
+    {
+        var data = new byte[LeafDomain.Length + 8 + chainHash.Length];
+        LeafDomain.CopyTo(data, 0);
+        BinaryPrimitives.WriteInt64BigEndian(data.AsSpan(LeafDomain.Length), position);
+        chainHash.CopyTo(data.AsSpan(LeafDomain.Length + 8));
+        return data;
+    }
+
+    public static byte[] LeafHash(ReadOnlySpan<byte> leafData)
+    {
+        Span<byte> buffer = leafData.Length < 1024 ? stackalloc byte[leafData.Length + 1] : new byte[leafData.Length + 1];
+        buffer[0] = 0x00;
+        leafData.CopyTo(buffer[1..]);
+        return SHA256.HashData(buffer);
+    }
+
+    public static byte[] NodeHash(ReadOnlySpan<byte> left, ReadOnlySpan<byte> right)
+    {
+        Span<byte> buffer = stackalloc byte[65];
+        buffer[0] = 0x01;
+        left.CopyTo(buffer[1..]);
+        right.CopyTo(buffer[33..]);
+        return SHA256.HashData(buffer);
+    }
+
+    /// <summary>The root of the empty tree: SHA-256 of nothing.</summary>
+    public static byte[] EmptyRoot() => SHA256.HashData([]);
+
+    /// <summary>Appends a leaf (its leaf hash) and completes the perfect subtrees it closes.</summary>
+    public void Append(byte[] leafHash)
+    {
+        _levels[0].Add(leafHash);
+        var index = _levels[0].Count - 1;
+        for (var level = 0; (index & 1) == 1; level++, index >>= 1)
+        {
+            if (_levels.Count == level + 1)
+            {
+                _levels.Add([]);
+            }
+            _levels[level + 1].Add(NodeHash(_levels[level][index - 1], _levels[level][index]));
+        }
+    }
+
+    /// <summary>The root of the first <paramref name="size"/> leaves (a checkpoint of an earlier log).</summary>
+    public byte[] Root(long size)
+    {
+        Check(size, allowZero: true);
+        return size == 0 ? EmptyRoot() : Hash(0, size);
+    }
+
+    /// <summary>Inclusion proof (RFC 9162 §2.1.3.1) of leaf <paramref name="index"/> in the tree of the first <paramref name="size"/> leaves.</summary>
+    public List<byte[]> InclusionProof(long index, long size)
+    {
+        Check(size, allowZero: false);
+        if (index < 0 || index >= size)
+        {
+            throw new ArgumentOutOfRangeException(nameof(index), $"leaf {index} is not in a tree of {size}");
+        }
+        var proof = new List<byte[]>();
+        Path(index, 0, size, proof);
+        return proof;
+    }
+
+    /// <summary>Consistency proof (RFC 9162 §2.1.4.1) that the tree of <paramref name="oldSize"/> leaves is a prefix of the tree of <paramref name="newSize"/>.</summary>
+    public List<byte[]> ConsistencyProof(long oldSize, long newSize)
+    {
+        Check(newSize, allowZero: false);
+        if (oldSize < 1 || oldSize > newSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(oldSize), $"old size must be 1..{newSize}");
+        }
+        var proof = new List<byte[]>();
+        if (oldSize < newSize)
+        {
+            SubProof(oldSize, 0, newSize, true, proof);
+        }
+        return proof;
+    }
+
+    private void Path(long m, long start, long n, List<byte[]> proof)
+    {
+        if (n == 1)
+        {
+            return;
+        }
+        var k = LargestPowerOfTwoBelow(n);
+        if (m < k)
+        {
+            Path(m, start, k, proof);
+            proof.Add(Hash(start + k, n - k));
+        }
+        else
+        {
+            Path(m - k, start + k, n - k, proof);
+            proof.Add(Hash(start, k));
+        }
+    }
+
+    private void SubProof(long m, long start, long n, bool complete, List<byte[]> proof)
+    {
+        if (m == n)
+        {
+            if (!complete)
+            {
+                proof.Add(Hash(start, n));
+            }
+            return;
+        }
+        var k = LargestPowerOfTwoBelow(n);
+        if (m <= k)
+        {
+            SubProof(m, start, k, complete, proof);
+            proof.Add(Hash(start + k, n - k));
+        }
+        else
+        {
+            SubProof(m - k, start + k, n - k, false, proof);
+            proof.Add(Hash(start, k));
+        }
+    }
+
+    /// <summary>MTH of leaves [start, start + n): left parts of the split are aligned perfect subtrees, read from the levels.</summary>
+    private byte[] Hash(long start, long n)
+    {
+        if ((n & (n - 1)) == 0)
+        {
+            var level = BitOperations(n);
+            if (start % n == 0 && level < _levels.Count && start / n < _levels[level].Count)
+            {
+                return _levels[level][(int)(start / n)];
+            }
+        }
+        var k = LargestPowerOfTwoBelow(n);
+        return NodeHash(Hash(start, k), Hash(start + k, n - k));
+    }
+
+    private void Check(long size, bool allowZero)
+    {
+        if (size < (allowZero ? 0 : 1) || size > Size)
+        {
+            throw new ArgumentOutOfRangeException(nameof(size), $"the tree holds {Size} leaves; asked for {size}");
+        }
+    }
+
+    private static int BitOperations(long powerOfTwo) => System.Numerics.BitOperations.Log2((ulong)powerOfTwo);
+
+    /// <summary>The largest power of two strictly below n (n ≥ 2).</summary>
+    public static long LargestPowerOfTwoBelow(long n) => 1L << System.Numerics.BitOperations.Log2((ulong)(n - 1));
+}
+
+/// <summary>Proof verification as in RFC 9162 §2.1.3.2 and §2.1.4.2: needs only hashes, no tree.</summary>
+public static class MerkleProofs
+{
+    public static bool VerifyInclusion(long index, long size, ReadOnlySpan<byte> leafHash, IReadOnlyList<byte[]> proof, ReadOnlySpan<byte> root)
+    {
+        if (index < 0 || index >= size)
+        {
+            return false;
+        }
+        long fn = index, sn = size - 1;
+        var r = leafHash.ToArray();
+        foreach (var p in proof)
+        {
+            if (sn == 0)
+            {
+                return false;
+            }
+            if ((fn & 1) == 1 || fn == sn)
+            {
+                r = MerkleTree.NodeHash(p, r);
+                if ((fn & 1) == 0)
+                {
+                    while ((fn & 1) == 0 && fn != 0)
+                    {
+                        fn >>= 1;
+                        sn >>= 1;
+                    }
+                }
+            }
+            else
+            {
+                r = MerkleTree.NodeHash(r, p);
+            }
+            fn >>= 1;
+            sn >>= 1;
+        }
+        return sn == 0 && r.AsSpan().SequenceEqual(root);
+    }
+
+    public static bool VerifyConsistency(long oldSize, long newSize, ReadOnlySpan<byte> oldRoot, ReadOnlySpan<byte> newRoot, IReadOnlyList<byte[]> proof)
+    {
+        if (oldSize < 1 || oldSize > newSize)
+        {
+            return false;
+        }
+        if (oldSize == newSize)
+        {
+            return proof.Count == 0 && oldRoot.SequenceEqual(newRoot);
+        }
+        if (proof.Count == 0)
+        {
+            return false;
+        }
+        var path = new List<byte[]>(proof);
+        if ((oldSize & (oldSize - 1)) == 0)
+        {
+            path.Insert(0, oldRoot.ToArray()); // a power of two: the old root is itself a node of the new tree
+        }
+        long fn = oldSize - 1, sn = newSize - 1;
+        while ((fn & 1) == 1)
+        {
+            fn >>= 1;
+            sn >>= 1;
+        }
+        byte[] fr = path[0], sr = path[0];
+        foreach (var c in path.Skip(1))
+        {
+            if (sn == 0)
+            {
+                return false;
+            }
+            if ((fn & 1) == 1 || fn == sn)
+            {
+                fr = MerkleTree.NodeHash(c, fr);
+                sr = MerkleTree.NodeHash(c, sr);
+                if ((fn & 1) == 0)
+                {
+                    while ((fn & 1) == 0 && fn != 0)
+                    {
+                        fn >>= 1;
+                        sn >>= 1;
+                    }
+                }
+            }
+            else
+            {
+                sr = MerkleTree.NodeHash(sr, c);
+            }
+            fn >>= 1;
+            sn >>= 1;
+        }
+        return fr.AsSpan().SequenceEqual(oldRoot) && sr.AsSpan().SequenceEqual(newRoot) && sn == 0;
+    }
+}
