@@ -22,6 +22,20 @@ internal static class CliSettings
     public static AuditPipeline.ClickHouse.ClickHouseClient ClickHouse(HttpClient http) =>
         new(http, new Uri(Required("ClickHouse:Url")));
 
+    public static KafkaOptions Kafka()
+    {
+        var kafka = new KafkaOptions();
+        Configuration.GetSection(KafkaOptions.Section).Bind(kafka);
+        return kafka;
+    }
+
+    public static AuditPipeline.Core.Integrity.IntegrityOptions Integrity()
+    {
+        var options = new AuditPipeline.Core.Integrity.IntegrityOptions();
+        Configuration.GetSection(AuditPipeline.Core.Integrity.IntegrityOptions.Section).Bind(options);
+        return options;
+    }
+
     public static string KafkaBootstrap()
     {
         var kafka = new KafkaOptions();

@@ -5,6 +5,10 @@ var root = new RootCommand("auditctl: operate AuditPipeline (schema, verificatio
 {
     DbCommands.Create(),
     VerifyCommand.Create(),
+    IntegrityCommands.CreateCheckpoint(),
+    IntegrityCommands.CreateProof(),
+    IntegrityCommands.CreateExport(),
+    IntegrityCommands.CreateVerifyBundle(),
     WhyCommand.Create(),
     DetectCommand.Create(),
     AlertCommands.Create(),

@@ -12,12 +12,14 @@ foreach (var topic in new[] { "agent-actions", "agent-actions.dlq", "agent-alert
 {
     cluster.CreateTopic(topic, partitions);
 }
+// Checkpoints are few and must stay in order: one partition.
+cluster.CreateTopic("audit-checkpoints", 1);
 
 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(bootstrapFile))!);
 var temp = bootstrapFile + ".tmp";
 File.WriteAllText(temp, cluster.BootstrapServers);
 File.Move(temp, bootstrapFile, overwrite: true); // readers never see a half-written address
-Console.WriteLine($"dev broker: {cluster.BootstrapServers} ({brokers} broker(s), topics agent-actions, agent-actions.dlq, agent-alerts with {partitions} partitions)");
+Console.WriteLine($"dev broker: {cluster.BootstrapServers} ({brokers} broker(s), topics agent-actions, agent-actions.dlq, agent-alerts with {partitions} partitions, audit-checkpoints with 1)");
 
 using var stop = new CancellationTokenSource();
 using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(

@@ -1,4 +1,5 @@
 using AuditPipeline.ClickHouse;
+using AuditPipeline.Core.Integrity;
 using AuditPipeline.Core.Store;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -8,16 +9,28 @@ using Npgsql;
 namespace AuditPipeline.Projections;
 
 /// <summary>
-/// Runs the ClickHouse projection as a store subscription (one active instance per deployment;
+/// Runs the ClickHouse projection, the read models and the Merkle tree (with periodic signed
+/// checkpoints) as store subscriptions (one active instance per deployment;
 /// others wait as standbys). Failures (ClickHouse or PostgreSQL down) restart the subscription
 /// from its checkpoint after a backoff; the projection's own idempotency makes the replay safe.
 /// </summary>
 public sealed class ProjectionWorker(
-    NpgsqlDataSource store, ClickHouseClient clickHouse, IOptions<ProjectionOptions> options, ILogger<ProjectionWorker> logger)
+    NpgsqlDataSource store, ClickHouseClient clickHouse, IOptions<ProjectionOptions> options, IOptions<IntegrityOptions> integrity,
+    ILogger<ProjectionWorker> logger, CheckpointService? checkpoints = null)
     : BackgroundService
 {
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var tree = new MerkleTreeProjection(store, logger);
+        if (checkpoints is null)
+        {
+            logger.LogWarning("No checkpoint signing key (Integrity:SigningKeyFile): the Merkle tree is kept but no checkpoints are signed");
+        }
+        return Task.WhenAll(
+            RunAsync(MerkleTreeProjection.SubscriptionName, _ => Task.FromResult<EventBatchHandler>(tree.HandleAsync), stoppingToken),
+            checkpoints is null
+                ? Task.CompletedTask
+                : SignCheckpointsAsync(tree, checkpoints, stoppingToken),
             RunAsync(ClickHouseActionsProjection.SubscriptionName, async ct =>
             {
                 var schema = new ClickHouseSchema(clickHouse);
@@ -30,6 +43,18 @@ public sealed class ProjectionWorker(
             }, stoppingToken),
             RunAsync(ReadModelProjection.SubscriptionName,
                 _ => Task.FromResult<EventBatchHandler>(new ReadModelProjection(store).HandleAsync), stoppingToken));
+    }
+
+    private async Task SignCheckpointsAsync(MerkleTreeProjection tree, CheckpointService service, CancellationToken ct)
+    {
+        try
+        {
+            await tree.SignPeriodicallyAsync(service, TimeSpan.FromSeconds(integrity.Value.CheckpointIntervalSeconds), ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
 
     /// <summary>Runs one projection as a subscription, restarting it from its checkpoint after failures.</summary>
     private async Task RunAsync(string name, Func<CancellationToken, Task<EventBatchHandler>> start, CancellationToken stoppingToken)

@@ -1,4 +1,6 @@
 using AuditPipeline.ClickHouse;
+using AuditPipeline.Core.Integrity;
+using AuditPipeline.Core.Kafka;
 using AuditPipeline.Core.Store;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -19,7 +21,24 @@ public static class ProjectionsServiceCollectionExtensions
         builder.Services.AddSingleton(_ => new HttpClient { Timeout = TimeSpan.FromMinutes(5) });
         builder.Services.AddSingleton(sp => new ClickHouseClient(
             sp.GetRequiredService<HttpClient>(), new Uri(sp.GetRequiredService<IOptions<ClickHouseOptions>>().Value.Url)));
-        builder.Services.AddHostedService<ProjectionWorker>();
+        builder.Services.AddOptions<IntegrityOptions>().BindConfiguration(IntegrityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section);
+        builder.Services.AddHostedService(sp => new ProjectionWorker(
+            sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<ClickHouseClient>(),
+            sp.GetRequiredService<IOptions<ProjectionOptions>>(), sp.GetRequiredService<IOptions<IntegrityOptions>>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ProjectionWorker>>(), CreateCheckpointService(sp)));
         return builder;
+    }
+
+    /// <summary>Checkpoints are signed only where a key is configured; the key is loaded once, at start.</summary>
+    private static CheckpointService? CreateCheckpointService(IServiceProvider sp)
+    {
+        var integrity = sp.GetRequiredService<IOptions<IntegrityOptions>>().Value;
+        if (!integrity.HasSigningKey)
+        {
+            return null;
+        }
+        return new CheckpointService(sp.GetRequiredService<NpgsqlDataSource>(), integrity.LoadSigner(),
+            CheckpointService.SinksFrom(integrity, sp.GetRequiredService<IOptions<KafkaOptions>>().Value));
     }
 }

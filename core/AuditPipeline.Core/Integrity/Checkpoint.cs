@@ -70,23 +70,79 @@ public sealed class CheckpointSigner : IDisposable
             return $"no public key with id {checkpoint.KeyId}";
         }
         using var key = ECDsa.Create();
-        key.ImportFromPem(pem);
+        try
+        {
+            key.ImportFromPem(pem);
+        }
+        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+        {
+            return $"the public key given for {checkpoint.KeyId} is not a PEM ECDSA key";
+        }
         if (KeyIdOf(key.ExportSubjectPublicKeyInfo()) != checkpoint.KeyId)
         {
             return $"the public key given for {checkpoint.KeyId} has another id";
         }
-        byte[] signature;
-        try
+        if (StrictBase64(checkpoint.Signature) is not { } signature)
         {
-            signature = Convert.FromBase64String(checkpoint.Signature);
-        }
-        catch (FormatException)
-        {
-            return "the signature is not base64";
+            return "the signature is not canonical base64";
         }
         return key.VerifyData(Checkpoint.SignedText(checkpoint.Size, checkpoint.RootHash, checkpoint.At, checkpoint.KeyId), signature, HashAlgorithmName.SHA256)
             ? null
             : "the signature does not match the checkpoint";
+    }
+
+    /// <summary>Signs a document's exact bytes (an evidence manifest) with the checkpoint key: base64 of an IEEE P1363 ECDSA signature.</summary>
+    public string SignDocument(byte[] document) => Convert.ToBase64String(_key.SignData(document, HashAlgorithmName.SHA256));
+
+    /// <summary>Checks <see cref="SignDocument"/>'s signature with a public key; names what is wrong, or null.</summary>
+    public static string? VerifyDocument(string publicKeyPem, byte[] document, string signatureBase64)
+    {
+        if (StrictBase64(signatureBase64.Trim()) is not { } signature)
+        {
+            return "the signature is not canonical base64";
+        }
+        using var key = ECDsa.Create();
+        try
+        {
+            key.ImportFromPem(publicKeyPem);
+        }
+        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+        {
+            return "the public key is not a PEM ECDSA key";
+        }
+        return key.VerifyData(document, signature, HashAlgorithmName.SHA256) ? null : "the signature does not match";
+    }
+
+    /// <summary>
+    /// Base64 that re-encodes to the same text: the unused bits of the last character are not
+    /// checked by the decoder, so without this a changed character could leave the bytes unchanged.
+    /// </summary>
+    public static byte[]? StrictBase64(string text)
+    {
+        try
+        {
+            var bytes = Convert.FromBase64String(text);
+            return Convert.ToBase64String(bytes) == text ? bytes : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Key id of a public key in PEM form, or null if it is not one.</summary>
+    public static string? KeyIdOfPem(string publicKeyPem)
+    {
+        try
+        {
+            using var key = ECDsa.Create();
+            key.ImportFromPem(publicKeyPem);
+            return KeyIdOf(key.ExportSubjectPublicKeyInfo());
+        }
+        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+        {
+            return null;
+        }
     }
 
     public static string KeyIdOf(byte[] subjectPublicKeyInfo) => Convert.ToHexStringLower(SHA256.HashData(subjectPublicKeyInfo))[..16];

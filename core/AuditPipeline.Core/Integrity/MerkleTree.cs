@@ -66,94 +66,25 @@ public sealed class MerkleTree
     public byte[] Root(long size)
     {
         Check(size, allowZero: true);
-        return size == 0 ? EmptyRoot() : Hash(0, size);
+        return MerkleProofBuilder.Root(size, Node);
     }
 
     /// <summary>Inclusion proof (RFC 9162 §2.1.3.1) of leaf <paramref name="index"/> in the tree of the first <paramref name="size"/> leaves.</summary>
     public List<byte[]> InclusionProof(long index, long size)
     {
         Check(size, allowZero: false);
-        if (index < 0 || index >= size)
-        {
-            throw new ArgumentOutOfRangeException(nameof(index), $"leaf {index} is not in a tree of {size}");
-        }
-        var proof = new List<byte[]>();
-        Path(index, 0, size, proof);
-        return proof;
+        return MerkleProofBuilder.InclusionProof(index, size, Node);
     }
 
     /// <summary>Consistency proof (RFC 9162 §2.1.4.1) that the tree of <paramref name="oldSize"/> leaves is a prefix of the tree of <paramref name="newSize"/>.</summary>
     public List<byte[]> ConsistencyProof(long oldSize, long newSize)
     {
         Check(newSize, allowZero: false);
-        if (oldSize < 1 || oldSize > newSize)
-        {
-            throw new ArgumentOutOfRangeException(nameof(oldSize), $"old size must be 1..{newSize}");
-        }
-        var proof = new List<byte[]>();
-        if (oldSize < newSize)
-        {
-            SubProof(oldSize, 0, newSize, true, proof);
-        }
-        return proof;
+        return MerkleProofBuilder.ConsistencyProof(oldSize, newSize, Node);
     }
 
-    private void Path(long m, long start, long n, List<byte[]> proof)
-    {
-        if (n == 1)
-        {
-            return;
-        }
-        var k = LargestPowerOfTwoBelow(n);
-        if (m < k)
-        {
-            Path(m, start, k, proof);
-            proof.Add(Hash(start + k, n - k));
-        }
-        else
-        {
-            Path(m - k, start + k, n - k, proof);
-            proof.Add(Hash(start, k));
-        }
-    }
-
-    private void SubProof(long m, long start, long n, bool complete, List<byte[]> proof)
-    {
-        if (m == n)
-        {
-            if (!complete)
-            {
-                proof.Add(Hash(start, n));
-            }
-            return;
-        }
-        var k = LargestPowerOfTwoBelow(n);
-        if (m <= k)
-        {
-            SubProof(m, start, k, complete, proof);
-            proof.Add(Hash(start + k, n - k));
-        }
-        else
-        {
-            SubProof(m - k, start + k, n - k, false, proof);
-            proof.Add(Hash(start, k));
-        }
-    }
-
-    /// <summary>MTH of leaves [start, start + n): left parts of the split are aligned perfect subtrees, read from the levels.</summary>
-    private byte[] Hash(long start, long n)
-    {
-        if ((n & (n - 1)) == 0)
-        {
-            var level = BitOperations(n);
-            if (start % n == 0 && level < _levels.Count && start / n < _levels[level].Count)
-            {
-                return _levels[level][(int)(start / n)];
-            }
-        }
-        var k = LargestPowerOfTwoBelow(n);
-        return NodeHash(Hash(start, k), Hash(start + k, n - k));
-    }
+    /// <summary>The perfect subtree at (level, index): leaves [index·2^level, (index+1)·2^level).</summary>
+    public byte[] Node(int level, long index) => _levels[level][(int)index];
 
     private void Check(long size, bool allowZero)
     {
@@ -163,10 +94,119 @@ public sealed class MerkleTree
         }
     }
 
-    private static int BitOperations(long powerOfTwo) => System.Numerics.BitOperations.Log2((ulong)powerOfTwo);
-
     /// <summary>The largest power of two strictly below n (n ≥ 2).</summary>
     public static long LargestPowerOfTwoBelow(long n) => 1L << System.Numerics.BitOperations.Log2((ulong)(n - 1));
+}
+
+/// <summary>
+/// Roots and proofs of RFC 9162 §2.1 over any source of perfect subtrees: <c>node(level, index)</c>
+/// returns the hash of leaves [index·2^level, (index+1)·2^level). Every subtree the RFC recursion
+/// asks for whose size is a power of two is such an aligned node, so a source only needs those:
+/// the in-memory tree keeps all levels, the stored tree keeps the upper levels in PostgreSQL and
+/// rebuilds the lower ones from the events. The control flow never depends on hash values, so a
+/// source may first be run as a recorder to learn which nodes to fetch.
+/// </summary>
+public static class MerkleProofBuilder
+{
+    public static byte[] Root(long size, Func<int, long, byte[]> node)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(size);
+        return size == 0 ? MerkleTree.EmptyRoot() : Hash(0, size, node);
+    }
+
+    public static List<byte[]> InclusionProof(long index, long size, Func<int, long, byte[]> node)
+    {
+        if (index < 0 || index >= size)
+        {
+            throw new ArgumentOutOfRangeException(nameof(index), $"leaf {index} is not in a tree of {size}");
+        }
+        var proof = new List<byte[]>();
+        Path(index, 0, size, proof, node);
+        return proof;
+    }
+
+    public static List<byte[]> ConsistencyProof(long oldSize, long newSize, Func<int, long, byte[]> node)
+    {
+        if (oldSize < 1 || oldSize > newSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(oldSize), $"old size must be 1..{newSize}");
+        }
+        var proof = new List<byte[]>();
+        if (oldSize < newSize)
+        {
+            SubProof(oldSize, 0, newSize, true, proof, node);
+        }
+        return proof;
+    }
+
+    private static void Path(long m, long start, long n, List<byte[]> proof, Func<int, long, byte[]> node)
+    {
+        if (n == 1)
+        {
+            return;
+        }
+        var k = MerkleTree.LargestPowerOfTwoBelow(n);
+        if (m < k)
+        {
+            Path(m, start, k, proof, node);
+            proof.Add(Hash(start + k, n - k, node));
+        }
+        else
+        {
+            Path(m - k, start + k, n - k, proof, node);
+            proof.Add(Hash(start, k, node));
+        }
+    }
+
+    private static void SubProof(long m, long start, long n, bool complete, List<byte[]> proof, Func<int, long, byte[]> node)
+    {
+        if (m == n)
+        {
+            if (!complete)
+            {
+                proof.Add(Hash(start, n, node));
+            }
+            return;
+        }
+        var k = MerkleTree.LargestPowerOfTwoBelow(n);
+        if (m <= k)
+        {
+            SubProof(m, start, k, complete, proof, node);
+            proof.Add(Hash(start + k, n - k, node));
+        }
+        else
+        {
+            SubProof(m - k, start + k, n - k, false, proof, node);
+            proof.Add(Hash(start, k, node));
+        }
+    }
+
+    /// <summary>MTH of leaves [start, start + n); in the RFC recursion a power-of-two range is always aligned.</summary>
+    private static byte[] Hash(long start, long n, Func<int, long, byte[]> node)
+    {
+        if ((n & (n - 1)) == 0)
+        {
+            var level = System.Numerics.BitOperations.Log2((ulong)n);
+            return node(level, start >> level);
+        }
+        var k = MerkleTree.LargestPowerOfTwoBelow(n);
+        return MerkleTree.NodeHash(Hash(start, k, node), Hash(start + k, n - k, node));
+    }
+
+    /// <summary>The aligned perfect subtrees that tile leaves [start, end), left to right, each as large as alignment allows.</summary>
+    public static IEnumerable<(int Level, long Index)> Tiling(long start, long end)
+    {
+        while (start < end)
+        {
+            var level = start == 0 ? 62 : System.Numerics.BitOperations.TrailingZeroCount(start);
+            while (1L << level > end - start)
+            {
+                level--;
+            }
+            yield return (level, start >> level);
+            start += 1L << level;
+        }
+    }
 }
 
 /// <summary>Proof verification as in RFC 9162 §2.1.3.2 and §2.1.4.2: needs only hashes, no tree.</summary>

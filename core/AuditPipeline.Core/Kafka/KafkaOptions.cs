@@ -5,6 +5,7 @@ public static class Topics
     public const string AgentActions = "agent-actions";
     public const string AgentActionsDeadLetter = "agent-actions.dlq";
     public const string AgentAlerts = "agent-alerts";
+    public const string Checkpoints = "audit-checkpoints";
 }
 
 /// <summary>Where Kafka is. Either an explicit bootstrap list or the file the dev broker writes it to.</summary>

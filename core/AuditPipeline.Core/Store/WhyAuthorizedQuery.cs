@@ -50,7 +50,8 @@ public sealed class WhyAuthorizedQuery(NpgsqlDataSource dataSource)
             Convert.ToHexStringLower(prevHash), Convert.ToHexStringLower(hash), hashMatches, links);
     }
 
-    private static List<DelegationLink> PathOf(AgentActionOccurred e)
+    /// <summary>The path human → delegations → agent → action → decision → policy → approvals → grant, from the event alone.</summary>
+    public static List<DelegationLink> PathOf(AgentActionOccurred e)
     {
         var path = new List<DelegationLink>();
         if (e.Delegation.OnBehalfOf is { } human && (e.Delegation.Chain.Count == 0 || e.Delegation.Chain[0].Id != human))

@@ -1,0 +1,692 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using AuditPipeline.Core.Integrity;
+using AuditPipeline.Core.Store;
+
+namespace AuditPipeline.Core.Evidence;
+
+/// <summary>What verifying a bundle found. Problems name the file and, where there is one, the event.</summary>
+public sealed class BundleReport
+{
+    private const int MaxListed = 200;
+    private readonly List<string> _problems = [];
+
+    public IReadOnlyList<string> Problems => _problems;
+    /// <summary>Problems found beyond the first <see cref="MaxListed"/> (counted, not listed).</summary>
+    public long MoreProblems { get; private set; }
+    public bool Ok => _problems.Count == 0;
+    public long Events { get; set; }
+    public long ProofNodes { get; set; }
+    public long CheckpointSize { get; set; }
+    public string? RootHash { get; set; }
+    public string? KeyId { get; set; }
+
+    public void Fail(string problem)
+    {
+        if (_problems.Count < MaxListed)
+        {
+            _problems.Add(problem);
+        }
+        else
+        {
+            MoreProblems++;
+        }
+    }
+}
+
+/// <summary>
+/// Verifies an evidence bundle with nothing but its files: no database, no network. It checks the
+/// manifest's signature and every file's SHA-256, the checkpoint's signature, every event's chain
+/// hash and its link to the previous event of its chain, the chain segments against the manifest,
+/// and that the events' leaves together with the proof's subtrees rebuild the checkpoint's root
+/// (an inclusion proof for every event at once). The events file is read once: one thread reads
+/// and hashes it for the manifest while another checks the events.
+/// </summary>
+public static class BundleVerifier
+{
+    public static BundleReport Verify(string directory, string? trustedPublicKeyPem = null, IProgress<long>? progress = null)
+    {
+        var report = new BundleReport();
+        if (!Directory.Exists(directory))
+        {
+            report.Fail($"{directory}: no such bundle folder");
+            return report;
+        }
+        var manifestBytes = ReadOrFail(directory, BundleFormat.Manifest, report);
+        var manifest = ParseManifest(manifestBytes, report);
+        var publicKeyPem = ReadOrFail(directory, BundleFormat.PublicKey, report) is { } pemBytes ? Encoding.ASCII.GetString(pemBytes) : null;
+        var keyId = publicKeyPem is null ? null : CheckpointSigner.KeyIdOfPem(publicKeyPem);
+        if (publicKeyPem is not null && keyId is null)
+        {
+            report.Fail($"{BundleFormat.PublicKey}: not an ECDSA public key in PEM form");
+        }
+        report.KeyId = keyId;
+        if (trustedPublicKeyPem is not null)
+        {
+            var trusted = CheckpointSigner.KeyIdOfPem(trustedPublicKeyPem);
+            if (trusted is null)
+            {
+                report.Fail("the trusted key given is not an ECDSA public key in PEM form");
+            }
+            else if (trusted != keyId)
+            {
+                report.Fail($"{BundleFormat.PublicKey}: the bundle is signed by key {keyId ?? "(none)"}, not by the trusted key {trusted}");
+            }
+        }
+
+        // The manifest signature: without it the file hashes below would prove nothing.
+        if (manifestBytes is not null && publicKeyPem is not null && keyId is not null
+            && ReadOrFail(directory, BundleFormat.ManifestSignature, report) is { } sig
+            && CheckpointSigner.VerifyDocument(publicKeyPem, manifestBytes, Encoding.ASCII.GetString(sig)) is { } sigProblem)
+        {
+            report.Fail($"{BundleFormat.ManifestSignature}: {sigProblem} ({BundleFormat.Manifest} was changed, or signed by another key than {BundleFormat.PublicKey})");
+        }
+
+        var checkpoint = VerifyCheckpoint(directory, manifest, publicKeyPem, keyId, report);
+        VerifyFileList(directory, manifest, report);
+        VerifyEvents(directory, manifest, checkpoint, report, progress);
+        return report;
+    }
+
+    private static byte[]? ReadOrFail(string directory, string name, BundleReport report)
+    {
+        var path = Path.Combine(directory, name);
+        if (!File.Exists(path))
+        {
+            report.Fail($"{name}: missing");
+            return null;
+        }
+        return File.ReadAllBytes(path);
+    }
+
+    private static BundleManifest? ParseManifest(byte[]? bytes, BundleReport report)
+    {
+        if (bytes is null)
+        {
+            return null;
+        }
+        try
+        {
+            var manifest = JsonSerializer.Deserialize<BundleManifest>(bytes, BundleFormat.Json);
+            if (manifest?.Format == BundleFormat.Version && manifest.Files is not null && manifest.Segments is not null && manifest.Checkpoint is not null)
+            {
+                return manifest;
+            }
+            report.Fail($"{BundleFormat.Manifest}: not a {BundleFormat.Version} manifest");
+        }
+        catch (JsonException ex)
+        {
+            report.Fail($"{BundleFormat.Manifest}: not valid JSON ({ex.Message})");
+        }
+        return null;
+    }
+
+    private static Checkpoint? VerifyCheckpoint(string directory, BundleManifest? manifest, string? publicKeyPem, string? keyId, BundleReport report)
+    {
+        if (ReadOrFail(directory, BundleFormat.Checkpoint, report) is not { } bytes)
+        {
+            return null;
+        }
+        CheckpointDocument document;
+        try
+        {
+            document = CheckpointDocument.Parse(bytes);
+        }
+        catch (FormatException ex)
+        {
+            report.Fail($"{BundleFormat.Checkpoint}: {ex.Message}");
+            return null;
+        }
+        var checkpoint = document.ToCheckpoint();
+        report.CheckpointSize = checkpoint.Size;
+        report.RootHash = checkpoint.RootHash;
+        if (keyId is not null && publicKeyPem is not null)
+        {
+            if (keyId != checkpoint.KeyId)
+            {
+                report.Fail($"{BundleFormat.PublicKey}: has key id {keyId} but the checkpoint was signed by key {checkpoint.KeyId} (the public key was swapped)");
+            }
+            else if (CheckpointSigner.Verify(checkpoint, new Dictionary<string, string> { [keyId] = publicKeyPem }) is { } problem)
+            {
+                report.Fail($"{BundleFormat.Checkpoint}: {problem}");
+            }
+        }
+        if (manifest is not null && (manifest.Checkpoint.Size != checkpoint.Size || manifest.Checkpoint.RootHash != checkpoint.RootHash || manifest.Checkpoint.KeyId != checkpoint.KeyId))
+        {
+            report.Fail($"{BundleFormat.Checkpoint}: size {checkpoint.Size} / root {checkpoint.RootHash} / key {checkpoint.KeyId} differ from the manifest's");
+        }
+        return checkpoint;
+    }
+
+    private static void VerifyFileList(string directory, BundleManifest? manifest, BundleReport report)
+    {
+        if (manifest is null)
+        {
+            return;
+        }
+        var listed = new HashSet<string>(StringComparer.Ordinal) { BundleFormat.Manifest, BundleFormat.ManifestSignature };
+        foreach (var file in manifest.Files)
+        {
+            // A hostile manifest must not make the verifier read outside the bundle.
+            if (file.Path.Length == 0 || file.Path != Path.GetFileName(file.Path) || file.Path is "." or "..")
+            {
+                report.Fail($"{BundleFormat.Manifest}: lists an unsafe path '{file.Path}'");
+                continue;
+            }
+            listed.Add(file.Path);
+            if (file.Path == BundleFormat.Events)
+            {
+                continue; // hashed while its events are checked
+            }
+            var path = Path.Combine(directory, file.Path);
+            if (!File.Exists(path))
+            {
+                report.Fail($"{file.Path}: listed in the manifest but missing");
+                continue;
+            }
+            using var stream = File.OpenRead(path);
+            var hash = Convert.ToHexStringLower(SHA256.HashData(stream));
+            if (hash != file.Sha256 || stream.Length != file.Bytes)
+            {
+                report.Fail($"{file.Path}: SHA-256 {hash} ({stream.Length} bytes) differs from the manifest's {file.Sha256} ({file.Bytes} bytes): the file was changed");
+            }
+        }
+        foreach (var extra in Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName).Where(n => !listed.Contains(n!)))
+        {
+            report.Fail($"{extra}: in the bundle but not in the manifest");
+        }
+        foreach (var required in new[] { BundleFormat.Events, BundleFormat.Proof, BundleFormat.Checkpoint, BundleFormat.PublicKey })
+        {
+            if (!manifest.Files.Any(f => f.Path == required))
+            {
+                report.Fail($"{BundleFormat.Manifest}: does not list {required}");
+            }
+        }
+    }
+
+    private static void VerifyEvents(string directory, BundleManifest? manifest, Checkpoint? checkpoint, BundleReport report, IProgress<long>? progress)
+    {
+        var eventsPath = Path.Combine(directory, BundleFormat.Events);
+        var proofPath = Path.Combine(directory, BundleFormat.Proof);
+        if (!File.Exists(eventsPath))
+        {
+            report.Fail($"{BundleFormat.Events}: missing");
+            return;
+        }
+        using var proof = File.Exists(proofPath) ? new ProofReader(proofPath) : null;
+        if (proof is null)
+        {
+            report.Fail($"{BundleFormat.Proof}: missing");
+        }
+        var check = new EventChecks(report, proof, checkpoint?.Size ?? long.MaxValue);
+
+        // Reader thread: read + SHA-256 of the file (the manifest check); this thread: the events.
+        var chunks = Channel.CreateBounded<(byte[] Buffer, int Length)>(new BoundedChannelOptions(8) { SingleReader = true, SingleWriter = true });
+        long fileBytes = 0;
+        var reading = Task.Run(async () =>
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            try
+            {
+                await using var file = new FileStream(eventsPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+                while (true)
+                {
+                    var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+                    var read = await file.ReadAtLeastAsync(buffer.AsMemory(0, 1 << 20), 1 << 20, throwOnEndOfStream: false);
+                    if (read == 0)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        break;
+                    }
+                    hash.AppendData(buffer, 0, read);
+                    fileBytes += read;
+                    await chunks.Writer.WriteAsync((buffer, read));
+                }
+            }
+            finally
+            {
+                chunks.Writer.Complete();
+            }
+            return Convert.ToHexStringLower(hash.GetHashAndReset());
+        });
+
+        var carry = new ArrayBufferWriter<byte>();
+        long lineNumber = 0;
+        while (chunks.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            while (chunks.Reader.TryRead(out var chunk))
+            {
+                var data = chunk.Buffer.AsSpan(0, chunk.Length);
+                while (data.Length > 0)
+                {
+                    var newline = data.IndexOf((byte)'\n');
+                    if (newline < 0)
+                    {
+                        carry.Write(data);
+                        break;
+                    }
+                    lineNumber++;
+                    if (carry.WrittenCount > 0)
+                    {
+                        carry.Write(data[..newline]);
+                        check.Line(carry.WrittenSpan, lineNumber);
+                        carry.ResetWrittenCount();
+                    }
+                    else
+                    {
+                        check.Line(data[..newline], lineNumber);
+                    }
+                    data = data[(newline + 1)..];
+                    if ((lineNumber & 0xFFFF) == 0)
+                    {
+                        progress?.Report(lineNumber);
+                    }
+                }
+                ArrayPool<byte>.Shared.Return(chunk.Buffer);
+            }
+        }
+        var fileHash = reading.GetAwaiter().GetResult();
+        if (carry.WrittenCount > 0)
+        {
+            report.Fail($"{BundleFormat.Events}: the last line has no newline (the file was cut or changed)");
+        }
+        report.Events = check.Events;
+        progress?.Report(lineNumber);
+
+        if (manifest is not null)
+        {
+            if (manifest.Files.FirstOrDefault(f => f.Path == BundleFormat.Events) is { } listed && (listed.Sha256 != fileHash || listed.Bytes != fileBytes))
+            {
+                report.Fail($"{BundleFormat.Events}: SHA-256 {fileHash} ({fileBytes} bytes) differs from the manifest's {listed.Sha256} ({listed.Bytes} bytes): the file was changed");
+            }
+            if (manifest.EventCount != check.Events)
+            {
+                report.Fail($"{BundleFormat.Events}: holds {check.Events} events, the manifest says {manifest.EventCount}");
+            }
+            CompareSegments(manifest.Segments, check.Segments(), report);
+        }
+        if (checkpoint is not null && proof is not null)
+        {
+            check.FinishProof(checkpoint);
+            report.ProofNodes = proof.Count;
+        }
+    }
+
+    private static void CompareSegments(IReadOnlyList<ChainSegment> expected, List<ChainSegment> actual, BundleReport report)
+    {
+        var want = expected.GroupBy(s => s.Stream, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.OrderBy(s => s.FirstVersion).ToList(), StringComparer.Ordinal);
+        var have = actual.GroupBy(s => s.Stream, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.OrderBy(s => s.FirstVersion).ToList(), StringComparer.Ordinal);
+        static string Describe(List<ChainSegment>? segments) => segments is null ? "none" : string.Join(", ", segments.Select(s => $"{s.FirstVersion}..{s.LastVersion}"));
+        foreach (var stream in want.Keys.Union(have.Keys).Order(StringComparer.Ordinal))
+        {
+            var w = want.GetValueOrDefault(stream);
+            var h = have.GetValueOrDefault(stream);
+            if (w is null || h is null || !w.SequenceEqual(h))
+            {
+                report.Fail($"{BundleFormat.Events}: chain '{stream}' has versions {Describe(h)} but the manifest lists {Describe(w)}"
+                    + (w is not null && h is not null && w.Select(s => (s.FirstVersion, s.LastVersion)).SequenceEqual(h.Select(s => (s.FirstVersion, s.LastVersion)))
+                        ? " with other anchor or last hashes" : " (events were removed, added or reordered)"));
+            }
+        }
+    }
+
+    /// <summary>The per-line checks, and the tree rebuilt from the leaves and the proof's subtrees.</summary>
+    private sealed class EventChecks(BundleReport report, ProofReader? proof, long checkpointSize)
+    {
+        private readonly Dictionary<string, StreamState> _streams = new(StringComparer.Ordinal);
+        private readonly List<ChainSegment> _closed = [];
+        private readonly CompactRange _tree = new();
+        private bool _proofBroken = proof is null;
+        private long _lastPosition;
+
+        public long Events { get; private set; }
+
+        public void Line(ReadOnlySpan<byte> line, long lineNumber)
+        {
+            Events++;
+            if (!EventLine.TryParse(line, out var e, out var why))
+            {
+                report.Fail($"{BundleFormat.Events} line {lineNumber}: {why}");
+                _proofBroken = true;
+                return;
+            }
+            var name = $"{BundleFormat.Events} line {lineNumber}: event {e.EventId} (chain '{e.Stream}' version {e.Version}, log position {e.Position})";
+            if (e.Position <= _lastPosition)
+            {
+                report.Fail($"{name}: comes after log position {_lastPosition}; events must be in log order (events were reordered or repeated)");
+                _proofBroken = true;
+            }
+            else if (e.Position > checkpointSize)
+            {
+                report.Fail($"{name}: is past the checkpoint's log size {checkpointSize}");
+                _proofBroken = true;
+            }
+            var computed = ChainHash.Compute(e.PrevHash, e.Stream, e.Version, e.EventId, e.EventType, e.RecordedAt, e.Payload);
+            if (!computed.AsSpan().SequenceEqual(e.Hash))
+            {
+                report.Fail($"{name}: its hash does not match its contents (the event was changed)");
+            }
+            Link(e, name);
+            if (!_proofBroken)
+            {
+                AdvanceProof(e.Position - 1, name);
+                if (!_proofBroken)
+                {
+                    _tree.AppendLeaf(StoredMerkleTree.LeafHash(e.Position, e.Hash));
+                }
+            }
+            _lastPosition = Math.Max(_lastPosition, e.Position);
+        }
+
+        private void Link(in EventLine e, string name)
+        {
+            if (!_streams.TryGetValue(e.Stream, out var state))
+            {
+                _streams[e.Stream] = new StreamState(e.Version, e.Version, e.PrevHash.ToArray(), e.Hash.ToArray());
+                return;
+            }
+            if (e.Version <= state.Last)
+            {
+                report.Fail($"{name}: comes after version {state.Last} of its chain (events were reordered or repeated)");
+                return;
+            }
+            if (e.Version == state.Last + 1)
+            {
+                if (!e.PrevHash.SequenceEqual(state.LastHash))
+                {
+                    report.Fail($"{name}: prev_hash does not match the hash of version {state.Last} before it (the chain link is broken)");
+                }
+                state.Last = e.Version;
+                state.LastHash = e.Hash.ToArray();
+                return;
+            }
+            // A gap: the chain continues in a new segment, which the manifest must list.
+            _closed.Add(state.Build(e.Stream));
+            _streams[e.Stream] = new StreamState(e.Version, e.Version, e.PrevHash.ToArray(), e.Hash.ToArray());
+        }
+
+        /// <summary>Feeds the proof's subtrees up to leaf <paramref name="index"/>, which must come next.</summary>
+        private void AdvanceProof(long index, string name)
+        {
+            while (_tree.Size < index)
+            {
+                if (!proof!.TryNext(out var node, out var problem))
+                {
+                    report.Fail(problem ?? $"{name}: log positions {_tree.Size + 1}..{index} before it are neither in the bundle nor in {BundleFormat.Proof} (events were removed)");
+                    _proofBroken = true;
+                    return;
+                }
+                if (!Append(node))
+                {
+                    return;
+                }
+            }
+            if (_tree.Size > index)
+            {
+                report.Fail($"{name}: {BundleFormat.Proof} already covers this position (the proof does not fit the events)");
+                _proofBroken = true;
+            }
+        }
+
+        private bool Append(ProofReader.Node node)
+        {
+            if (node.Index << node.Level != _tree.Size || node.Level > 62)
+            {
+                report.Fail($"{BundleFormat.Proof} line {proof!.Count}: subtree at level {node.Level} index {node.Index} does not start at leaf {_tree.Size} (the proof does not fit the events)");
+                _proofBroken = true;
+                return false;
+            }
+            _tree.AppendNode(node.Level, node.Hash);
+            return true;
+        }
+
+        public void FinishProof(Checkpoint checkpoint)
+        {
+            while (!_proofBroken && _tree.Size < checkpoint.Size)
+            {
+                if (!proof!.TryNext(out var node, out var problem))
+                {
+                    report.Fail(problem ?? $"{BundleFormat.Proof}: covers {_tree.Size} of the checkpoint's {checkpoint.Size} leaves (the proof was cut)");
+                    _proofBroken = true;
+                    break;
+                }
+                Append(node);
+            }
+            if (_proofBroken)
+            {
+                report.Fail($"{BundleFormat.Proof}: the events are not proven included in checkpoint {checkpoint.Size} (see above)");
+                return;
+            }
+            if (proof!.TryNext(out _, out _))
+            {
+                report.Fail($"{BundleFormat.Proof}: has subtrees past the checkpoint's {checkpoint.Size} leaves");
+            }
+            else if (_tree.Size != checkpoint.Size)
+            {
+                report.Fail($"{BundleFormat.Proof}: covers {_tree.Size} leaves, the checkpoint {checkpoint.Size}");
+            }
+            else if (Convert.ToHexStringLower(_tree.Root()) != checkpoint.RootHash)
+            {
+                report.Fail($"{BundleFormat.Proof}: the events and the proof give root {Convert.ToHexStringLower(_tree.Root())}, not the signed root {checkpoint.RootHash} (an event or a proof node was changed)");
+            }
+        }
+
+        public List<ChainSegment> Segments() => [.. _closed, .. _streams.Select(s => s.Value.Build(s.Key))];
+
+        private sealed class StreamState(long first, long last, byte[] anchor, byte[] lastHash)
+        {
+            public long Last { get; set; } = last;
+            public byte[] LastHash { get; set; } = lastHash;
+            public ChainSegment Build(string stream) => new(stream, first, Last, Convert.ToHexStringLower(anchor), Convert.ToHexStringLower(LastHash));
+        }
+    }
+
+    /// <summary>inclusion-proof.jsonl, one subtree per line, read as the events need them.</summary>
+    private sealed class ProofReader(string path) : IDisposable
+    {
+        private readonly StreamReader _reader = new(path, Encoding.UTF8, false, 1 << 16);
+
+        public readonly record struct Node(int Level, long Index, byte[] Hash);
+
+        public long Count { get; private set; }
+
+        public bool TryNext(out Node node, out string? problem)
+        {
+            node = default;
+            problem = null;
+            var line = _reader.ReadLine();
+            if (line is null)
+            {
+                return false;
+            }
+            Count++;
+            try
+            {
+                var n = JsonSerializer.Deserialize<ProofNode>(line, BundleFormat.Json);
+                var hash = n?.Hash is { Length: 64 } hex ? Hex.TryDecode(Encoding.ASCII.GetBytes(hex)) : null;
+                if (n is null || hash is null || n.Level < 0 || n.Index < 0)
+                {
+                    problem = $"{BundleFormat.Proof} line {Count}: not a subtree (level, index, 64 lowercase hex digits)";
+                    return false;
+                }
+                node = new Node(n.Level, n.Index, hash);
+                return true;
+            }
+            catch (JsonException ex)
+            {
+                problem = $"{BundleFormat.Proof} line {Count}: not valid JSON ({ex.Message})";
+                return false;
+            }
+        }
+
+        public void Dispose() => _reader.Dispose();
+    }
+}
+
+/// <summary>One line of events.jsonl, parsed strictly: the writer's field order, nothing else.</summary>
+internal readonly ref struct EventLine
+{
+    public long Position { get; init; }
+    public string Stream { get; init; }
+    public long Version { get; init; }
+    public Guid EventId { get; init; }
+    public string EventType { get; init; }
+    public DateTimeOffset RecordedAt { get; init; }
+    public ReadOnlySpan<byte> PrevHash { get; init; }
+    public ReadOnlySpan<byte> Hash { get; init; }
+    public ReadOnlySpan<byte> Payload { get; init; }
+
+    public static bool TryParse(ReadOnlySpan<byte> line, out EventLine result, out string problem)
+    {
+        result = default;
+        problem = "";
+        try
+        {
+            var reader = new Utf8JsonReader(line);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                problem = "not a JSON object";
+                return false;
+            }
+            long position = 0, version = 0;
+            string? stream = null, type = null;
+            Guid id = default;
+            DateTimeOffset recordedAt = default;
+            byte[]? prev = null, hash = null;
+            for (var i = 0; i < Fields.Length; i++)
+            {
+                var field = Fields[i];
+                if (!reader.Read() || reader.TokenType != JsonTokenType.PropertyName || !reader.ValueTextEquals(field))
+                {
+                    problem = $"expected the field \"{Encoding.ASCII.GetString(field)}\" here (fields are position, stream, version, eventId, eventType, recordedAt, prevHash, hash, event)";
+                    return false;
+                }
+                if (i == Fields.Length - 1)
+                {
+                    break; // "event": the payload follows verbatim
+                }
+                if (!reader.Read())
+                {
+                    problem = "cut short";
+                    return false;
+                }
+                switch (i)
+                {
+                    case 0: // position
+                        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out position) || position < 1) { problem = "position is not a positive integer"; return false; }
+                        break;
+                    case 1: // stream
+                        if (reader.TokenType != JsonTokenType.String) { problem = "stream is not a string"; return false; }
+                        stream = reader.GetString();
+                        break;
+                    case 2: // version
+                        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out version) || version < 1) { problem = "version is not a positive integer"; return false; }
+                        break;
+                    case 3: // eventId
+                        if (reader.TokenType != JsonTokenType.String || !Utf8Parser.TryParse(reader.ValueSpan, out id, out var used, 'D') || used != reader.ValueSpan.Length) { problem = "eventId is not a UUID"; return false; }
+                        break;
+                    case 4: // eventType
+                        if (reader.TokenType != JsonTokenType.String) { problem = "eventType is not a string"; return false; }
+                        type = reader.GetString();
+                        break;
+                    case 5: // recordedAt
+                        if (reader.TokenType != JsonTokenType.String || !TryParseTime(reader.ValueSpan, out recordedAt)) { problem = $"recordedAt is not {BundleFormat.TimeFormat}"; return false; }
+                        break;
+                    case 6: // prevHash
+                        if (reader.TokenType != JsonTokenType.String || Hex.TryDecode(reader.ValueSpan) is not { Length: 32 } p) { problem = "prevHash is not 64 lowercase hex digits"; return false; }
+                        prev = p;
+                        break;
+                    case 7: // hash
+                        if (reader.TokenType != JsonTokenType.String || Hex.TryDecode(reader.ValueSpan) is not { Length: 32 } h) { problem = "hash is not 64 lowercase hex digits"; return false; }
+                        hash = h;
+                        break;
+                }
+            }
+            var start = (int)reader.BytesConsumed;
+            if (line.Length < start + 3 || line[^1] != (byte)'}' || line[start] != (byte)'{')
+            {
+                problem = "the event is not a JSON object ending the line";
+                return false;
+            }
+            result = new EventLine
+            {
+                Position = position, Stream = stream!, Version = version, EventId = id, EventType = type!, RecordedAt = recordedAt,
+                PrevHash = prev, Hash = hash, Payload = line[start..^1],
+            };
+            return true;
+        }
+        catch (JsonException ex)
+        {
+            problem = $"not valid JSON ({ex.Message})";
+            return false;
+        }
+    }
+
+    private static readonly byte[][] Fields =
+        ["position"u8.ToArray(), "stream"u8.ToArray(), "version"u8.ToArray(), "eventId"u8.ToArray(), "eventType"u8.ToArray(),
+         "recordedAt"u8.ToArray(), "prevHash"u8.ToArray(), "hash"u8.ToArray(), "event"u8.ToArray()];
+
+    /// <summary>Exactly yyyy-MM-ddTHH:mm:ss.ffffffZ.</summary>
+    private static bool TryParseTime(ReadOnlySpan<byte> s, out DateTimeOffset value)
+    {
+        value = default;
+        if (s.Length != 27 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' || s[26] != 'Z')
+        {
+            return false;
+        }
+        static int Digits(ReadOnlySpan<byte> d)
+        {
+            var n = 0;
+            foreach (var c in d)
+            {
+                if (c is < (byte)'0' or > (byte)'9')
+                {
+                    return -1;
+                }
+                n = n * 10 + (c - '0');
+            }
+            return n;
+        }
+        int year = Digits(s[..4]), month = Digits(s[5..7]), day = Digits(s[8..10]), hour = Digits(s[11..13]), minute = Digits(s[14..16]), second = Digits(s[17..19]), micros = Digits(s[20..26]);
+        if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(Math.Max(year, 1), Math.Clamp(month, 1, 12)) || hour > 23 || minute > 59 || second > 59 || micros < 0)
+        {
+            return false;
+        }
+        value = new DateTimeOffset(year, month, day, hour, minute, second, TimeSpan.Zero).AddTicks(micros * 10L);
+        return true;
+    }
+}
+
+/// <summary>Lowercase hex only, so a hash has exactly one spelling.</summary>
+internal static class Hex
+{
+    public static byte[]? TryDecode(ReadOnlySpan<byte> hex)
+    {
+        if ((hex.Length & 1) != 0)
+        {
+            return null;
+        }
+        var bytes = new byte[hex.Length / 2];
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            int hi = Nibble(hex[2 * i]), lo = Nibble(hex[2 * i + 1]);
+            if ((hi | lo) < 0)
+            {
+                return null;
+            }
+            bytes[i] = (byte)((hi << 4) | lo);
+        }
+        return bytes;
+    }
+
+    private static int Nibble(byte c) => c switch
+    {
+        >= (byte)'0' and <= (byte)'9' => c - '0',
+        >= (byte)'a' and <= (byte)'f' => c - 'a' + 10,
+        _ => -1,
+    };
+}

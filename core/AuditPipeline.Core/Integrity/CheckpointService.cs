@@ -1,0 +1,210 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text;
+using AuditPipeline.Core.Kafka;
+using Confluent.Kafka;
+using Npgsql;
+
+namespace AuditPipeline.Core.Integrity;
+
+/// <summary>
+/// Configuration section <c>Integrity</c>. The signing key is read from a PEM file or an inline PEM
+/// (e.g. from a secret store via an environment variable); it is never logged or echoed.
+/// </summary>
+public sealed class IntegrityOptions
+{
+    public const string Section = "Integrity";
+
+    /// <summary>PKCS#8 PEM file of the ECDSA P-256 checkpoint key (auditctl checkpoint keygen makes one).</summary>
+    public string? SigningKeyFile { get; set; }
+
+    /// <summary>The same key inline; takes precedence over the file.</summary>
+    public string? SigningKeyPem { get; set; }
+
+    /// <summary>Where signed checkpoints are written as files (copy them off the database host); empty: not written.</summary>
+    public string? CheckpointDirectory { get; set; }
+
+    /// <summary>Topic checkpoints are published to; empty: not published.</summary>
+    public string? CheckpointTopic { get; set; } = Topics.Checkpoints;
+
+    /// <summary>How often the tree projection signs a checkpoint when the log has grown.</summary>
+    [Range(1, 86_400)] public int CheckpointIntervalSeconds { get; set; } = 60;
+
+    public bool HasSigningKey => !string.IsNullOrWhiteSpace(SigningKeyPem) || !string.IsNullOrWhiteSpace(SigningKeyFile);
+
+    /// <summary>Loads the signing key; errors name the setting, never the key material.</summary>
+    public CheckpointSigner LoadSigner()
+    {
+        string pem;
+        if (!string.IsNullOrWhiteSpace(SigningKeyPem))
+        {
+            pem = SigningKeyPem;
+        }
+        else if (!string.IsNullOrWhiteSpace(SigningKeyFile))
+        {
+            if (!File.Exists(SigningKeyFile))
+            {
+                throw new InvalidOperationException($"Integrity:SigningKeyFile '{SigningKeyFile}' does not exist (auditctl checkpoint keygen --out <file> makes one).");
+            }
+            pem = File.ReadAllText(SigningKeyFile);
+        }
+        else
+        {
+            throw new InvalidOperationException("No checkpoint signing key: set Integrity:SigningKeyFile (or Integrity:SigningKeyPem).");
+        }
+        try
+        {
+            return CheckpointSigner.FromPem(pem);
+        }
+        catch (Exception ex) when (ex is ArgumentException or System.Security.Cryptography.CryptographicException)
+        {
+            // The exception text of a PEM import can quote the input: say only where it came from.
+            throw new InvalidOperationException($"The checkpoint signing key ({(SigningKeyPem is null ? "Integrity:SigningKeyFile" : "Integrity:SigningKeyPem")}) is not an ECDSA P-256 private key in PEM form.");
+        }
+    }
+}
+
+/// <summary>Somewhere a signed checkpoint goes once it is stored: a directory, a topic.</summary>
+public interface ICheckpointSink
+{
+    Task PublishAsync(CheckpointDocument checkpoint, CancellationToken ct);
+}
+
+/// <summary>
+/// One file per checkpoint (<c>checkpoint-&lt;size&gt;.json</c>, written atomically) plus the
+/// signing keys' public halves under <c>keys/</c>, so the directory alone verifies.
+/// </summary>
+public sealed class DirectoryCheckpointSink(string directory) : ICheckpointSink
+{
+    public static string FileName(long size) => $"checkpoint-{size:D12}.json";
+
+    public async Task PublishAsync(CheckpointDocument checkpoint, CancellationToken ct)
+    {
+        Directory.CreateDirectory(Path.Combine(directory, "keys"));
+        if (checkpoint.PublicKeyPem is { } pem)
+        {
+            await WriteAtomicallyAsync(Path.Combine(directory, "keys", $"{checkpoint.KeyId}.pem"), Encoding.ASCII.GetBytes(pem), ct);
+        }
+        await WriteAtomicallyAsync(Path.Combine(directory, FileName(checkpoint.Size)), checkpoint.ToJsonBytes(), ct);
+    }
+
+    private static async Task WriteAtomicallyAsync(string path, byte[] bytes, CancellationToken ct)
+    {
+        var temp = path + ".tmp";
+        await File.WriteAllBytesAsync(temp, bytes, ct);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>Every checkpoint file in a directory, oldest first, and the keys beside them.</summary>
+    public static (List<CheckpointDocument> Checkpoints, Dictionary<string, string> Keys) Read(string directory)
+    {
+        var checkpoints = Directory.EnumerateFiles(directory, "checkpoint-*.json")
+            .Order(StringComparer.Ordinal)
+            .Select(f => CheckpointDocument.Parse(File.ReadAllBytes(f)))
+            .ToList();
+        var keys = new Dictionary<string, string>();
+        var keyDir = Path.Combine(directory, "keys");
+        if (Directory.Exists(keyDir))
+        {
+            foreach (var file in Directory.EnumerateFiles(keyDir, "*.pem"))
+            {
+                keys[Path.GetFileNameWithoutExtension(file)] = File.ReadAllText(file);
+            }
+        }
+        foreach (var c in checkpoints.Where(c => c.PublicKeyPem is not null))
+        {
+            keys.TryAdd(c.KeyId, c.PublicKeyPem!);
+        }
+        return (checkpoints, keys);
+    }
+}
+
+/// <summary>The checkpoints topic: key = the log size, value = the checkpoint document.</summary>
+public sealed class KafkaCheckpointSink : ICheckpointSink, IDisposable
+{
+    private readonly IProducer<string, byte[]> _producer;
+    private readonly string _topic;
+
+    public KafkaCheckpointSink(KafkaOptions kafka, string topic)
+    {
+        _topic = topic;
+        _producer = new ProducerBuilder<string, byte[]>(kafka.Apply(new ProducerConfig
+        {
+            BootstrapServers = kafka.ResolveBootstrapServers(),
+            EnableIdempotence = true,
+            Acks = Acks.All,
+            ClientId = "audit-checkpoints",
+        })).Build();
+    }
+
+    public async Task PublishAsync(CheckpointDocument checkpoint, CancellationToken ct) =>
+        await _producer.ProduceAsync(_topic, new Message<string, byte[]>
+        {
+            Key = checkpoint.Size.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Value = checkpoint.ToJsonBytes(),
+        }, ct);
+
+    public void Dispose()
+    {
+        _producer.Flush(TimeSpan.FromSeconds(5));
+        _producer.Dispose();
+    }
+}
+
+/// <summary>
+/// Makes checkpoints: the root of the tree at a log size, signed, stored, then published to every
+/// sink. Storing comes first, so a sink that fails can be fed again from the table.
+/// </summary>
+public sealed class CheckpointService(NpgsqlDataSource dataSource, CheckpointSigner signer, IReadOnlyList<ICheckpointSink> sinks, TimeProvider? clock = null)
+{
+    private readonly StoredMerkleTree _tree = new(dataSource);
+    private readonly CheckpointLog _log = new(dataSource);
+
+    /// <summary>Signs the tree at <paramref name="size"/> (default: the whole log). If that size is already signed, returns the stored one.</summary>
+    public async Task<CheckpointDocument> CreateAsync(long? size, string createdBy, CancellationToken ct)
+    {
+        var at = size ?? await _tree.LogSizeAsync(ct);
+        if (await ExistingAsync(at, ct) is { } existing)
+        {
+            return existing;
+        }
+        return await SignAsync(at, await _tree.RootAsync(at, ct), createdBy, ct);
+    }
+
+    /// <summary>Signs a root the caller computed (the tree projection has it in memory), stores it and publishes it.</summary>
+    public async Task<CheckpointDocument> SignAsync(long size, byte[] root, string createdBy, CancellationToken ct)
+    {
+        var checkpoint = signer.Sign(size, root, (clock ?? TimeProvider.System).GetUtcNow());
+        if (!await _log.InsertAsync(checkpoint, signer.PublicKeyPem, createdBy, ct))
+        {
+            // This size was signed before (or by another signer at the same moment): that one stands.
+            return (await ExistingAsync(size, ct))!;
+        }
+        var document = CheckpointDocument.From(checkpoint, signer.PublicKeyPem);
+        foreach (var sink in sinks)
+        {
+            await sink.PublishAsync(document, ct);
+        }
+        return document;
+    }
+
+    private async Task<CheckpointDocument?> ExistingAsync(long size, CancellationToken ct) =>
+        await _log.BySizeAsync(size, ct) is { } stored
+            ? CheckpointDocument.From(stored, (await _log.PublicKeysAsync(ct)).GetValueOrDefault(stored.KeyId))
+            : null;
+
+    /// <summary>The sinks an <see cref="IntegrityOptions"/> asks for (the caller disposes the Kafka one).</summary>
+    public static List<ICheckpointSink> SinksFrom(IntegrityOptions options, KafkaOptions? kafka)
+    {
+        var sinks = new List<ICheckpointSink>();
+        if (!string.IsNullOrWhiteSpace(options.CheckpointDirectory))
+        {
+            sinks.Add(new DirectoryCheckpointSink(options.CheckpointDirectory));
+        }
+        if (kafka is not null && !string.IsNullOrWhiteSpace(options.CheckpointTopic)
+            && (!string.IsNullOrWhiteSpace(kafka.BootstrapServers) || !string.IsNullOrWhiteSpace(kafka.BootstrapFile)))
+        {
+            sinks.Add(new KafkaCheckpointSink(kafka, options.CheckpointTopic));
+        }
+        return sinks;
+    }
+}

@@ -1,0 +1,107 @@
+using Npgsql;
+using NpgsqlTypes;
+using AuditPipeline.Core.Store;
+
+namespace AuditPipeline.Core.Integrity;
+
+/// <summary>One checkpoint checked against the store as it is now.</summary>
+public sealed record CheckpointCheck(Checkpoint Checkpoint, string? SignatureProblem, string? ComputedRoot, bool RootMatches);
+
+/// <summary>The result: every checkpoint, and where the store first differs from the stored tree (if it does).</summary>
+public sealed record CheckpointVerification(IReadOnlyList<CheckpointCheck> Checks, long LeavesRead, (long FirstPosition, long LastPosition)? FirstChangedBlock)
+{
+    public bool Ok => Checks.All(c => c.SignatureProblem is null && c.RootMatches);
+}
+
+/// <summary>
+/// Re-derives the Merkle root of the log from the events themselves (never from the stored tree,
+/// which an attacker with database rights could rewrite along with the events) and compares it with
+/// signed checkpoints: a superuser who edits an event and re-chains everything after it still
+/// changes the root under every checkpoint signed before the edit. The stored level-8 nodes are
+/// compared along the way only to say where the first change is.
+/// </summary>
+public sealed class CheckpointVerifier(NpgsqlDataSource dataSource)
+{
+    public async Task<CheckpointVerification> VerifyAsync(
+        IReadOnlyList<Checkpoint> checkpoints, IReadOnlyDictionary<string, string> publicKeysById, IProgress<long>? progress, CancellationToken ct)
+    {
+        var ordered = checkpoints.OrderBy(c => c.Size).ToList();
+        var checks = new List<CheckpointCheck>();
+        if (ordered.Count == 0)
+        {
+            return new CheckpointVerification(checks, 0, null);
+        }
+        var logSize = await new StoredMerkleTree(dataSource).LogSizeAsync(ct);
+        var completed = new List<(long Index, byte[] Hash)>();
+        var range = new CompactRange((level, index, hash) =>
+        {
+            if (level == StoredMerkleTree.StoredFromLevel)
+            {
+                completed.Add((index, hash));
+            }
+        }, StoredMerkleTree.StoredFromLevel);
+        (long, long)? firstChanged = null;
+        var next = 0;
+        while (next < ordered.Count && ordered[next].Size == 0)
+        {
+            checks.Add(Check(ordered[next++], MerkleTree.EmptyRoot(), publicKeysById));
+        }
+        var upTo = Math.Min(ordered[^1].Size, logSize);
+        await foreach (var (position, chainHash) in StoredMerkleTree.ReadLeavesAsync(dataSource, 1, upTo, ct))
+        {
+            range.AppendLeaf(StoredMerkleTree.LeafHash(position, chainHash));
+            while (next < ordered.Count && ordered[next].Size == position)
+            {
+                checks.Add(Check(ordered[next++], range.Root(), publicKeysById));
+            }
+            if (completed.Count >= 4096 || position == upTo)
+            {
+                firstChanged ??= await FirstDifferenceAsync(completed, ct);
+                completed.Clear();
+            }
+            if ((position & 0xFFFFF) == 0)
+            {
+                progress?.Report(position);
+            }
+        }
+        // Checkpoints past the end of the log: the log lost its tail.
+        checks.AddRange(ordered.Skip(next).Select(c => new CheckpointCheck(c, SignatureProblem(c, publicKeysById), null, false)));
+        return new CheckpointVerification(checks, range.Size, firstChanged);
+    }
+
+    private static CheckpointCheck Check(Checkpoint c, byte[] root, IReadOnlyDictionary<string, string> keys)
+    {
+        var hex = Convert.ToHexStringLower(root);
+        return new CheckpointCheck(c, SignatureProblem(c, keys), hex, hex == c.RootHash);
+    }
+
+    private static string? SignatureProblem(Checkpoint c, IReadOnlyDictionary<string, string> keys) => CheckpointSigner.Verify(c, keys);
+
+    private async Task<(long, long)?> FirstDifferenceAsync(List<(long Index, byte[] Hash)> computed, CancellationToken ct)
+    {
+        if (computed.Count == 0)
+        {
+            return null;
+        }
+        await using var cmd = dataSource.CreateCommand(SqlScripts.Query("merkle_read_nodes"));
+        cmd.Parameters.Add(new NpgsqlParameter("levels", NpgsqlDbType.Array | NpgsqlDbType.Smallint) { Value = computed.Select(_ => (short)StoredMerkleTree.StoredFromLevel).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter("indexes", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = computed.Select(c => c.Index).ToArray() });
+        var stored = new Dictionary<long, byte[]>();
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                stored[reader.GetInt64(1)] = reader.GetFieldValue<byte[]>(2);
+            }
+        }
+        foreach (var (index, hash) in computed)
+        {
+            if (stored.TryGetValue(index, out var s) && !s.AsSpan().SequenceEqual(hash))
+            {
+                var first = (index << StoredMerkleTree.StoredFromLevel) + 1;
+                return (first, first + (1 << StoredMerkleTree.StoredFromLevel) - 1);
+            }
+        }
+        return null;
+    }
+}

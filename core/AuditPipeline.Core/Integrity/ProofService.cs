@@ -1,0 +1,64 @@
+using Npgsql;
+
+namespace AuditPipeline.Core.Integrity;
+
+/// <summary>An RFC 9162 inclusion proof of one event against a signed checkpoint, self-describing enough to verify by hand.</summary>
+public sealed record InclusionProofDocument(
+    Guid EventId, long Position, long LeafIndex, string ChainHash, string LeafHash,
+    long TreeSize, string RootHash, IReadOnlyList<string> Proof, CheckpointDocument Checkpoint, bool Verified);
+
+/// <summary>An RFC 9162 consistency proof: the log of <see cref="OldSize"/> is a prefix of the log of <see cref="NewSize"/>.</summary>
+public sealed record ConsistencyProofDocument(
+    long OldSize, string OldRoot, long NewSize, string NewRoot, IReadOnlyList<string> Proof,
+    CheckpointDocument? OldCheckpoint, CheckpointDocument? NewCheckpoint, bool Verified);
+
+/// <summary>Asked for a proof that cannot exist (no such event, no checkpoint covering it, sizes out of range).</summary>
+public sealed class ProofUnavailableException(string message) : Exception(message);
+
+/// <summary>Builds proofs from the stored tree and checks each against the signed root before handing it out.</summary>
+public sealed class ProofService(NpgsqlDataSource dataSource)
+{
+    private readonly StoredMerkleTree _tree = new(dataSource);
+    private readonly CheckpointLog _checkpoints = new(dataSource);
+
+    /// <param name="checkpointSize">The checkpoint to prove against; null: the latest one.</param>
+    public async Task<InclusionProofDocument> InclusionAsync(Guid eventId, long? checkpointSize, CancellationToken ct)
+    {
+        var found = await _tree.FindEventAsync(eventId, ct) ?? throw new ProofUnavailableException($"no event {eventId} in the store");
+        var checkpoint = checkpointSize is { } size
+            ? await _checkpoints.BySizeAsync(size, ct) ?? throw new ProofUnavailableException($"no checkpoint of log size {size} (auditctl checkpoint list)")
+            : await _checkpoints.LatestAsync(ct) ?? throw new ProofUnavailableException("no checkpoint has been signed yet (auditctl checkpoint create)");
+        if (checkpoint.Size < found.Position)
+        {
+            throw new ProofUnavailableException(
+                $"event {eventId} is at log position {found.Position}, after checkpoint {checkpoint.Size}; wait for the next checkpoint or sign one (auditctl checkpoint create)");
+        }
+        var index = found.Position - 1;
+        var proof = await _tree.InclusionProofAsync(index, checkpoint.Size, ct);
+        var leaf = StoredMerkleTree.LeafHash(found.Position, found.ChainHash);
+        var verified = MerkleProofs.VerifyInclusion(index, checkpoint.Size, leaf, proof, Convert.FromHexString(checkpoint.RootHash));
+        return new InclusionProofDocument(eventId, found.Position, index, Convert.ToHexStringLower(found.ChainHash), Convert.ToHexStringLower(leaf),
+            checkpoint.Size, checkpoint.RootHash, proof.Select(Convert.ToHexStringLower).ToList(), await DocumentAsync(checkpoint, ct), verified);
+    }
+
+    /// <summary>Between two log sizes; where a checkpoint was signed at a size, its signed root is the one checked.</summary>
+    public async Task<ConsistencyProofDocument> ConsistencyAsync(long oldSize, long newSize, CancellationToken ct)
+    {
+        var logSize = await _tree.LogSizeAsync(ct);
+        if (oldSize < 1 || oldSize > newSize || newSize > logSize)
+        {
+            throw new ProofUnavailableException($"sizes must satisfy 1 ≤ from ≤ to ≤ {logSize} (the log size)");
+        }
+        var oldCheckpoint = await _checkpoints.BySizeAsync(oldSize, ct);
+        var newCheckpoint = await _checkpoints.BySizeAsync(newSize, ct);
+        var oldRoot = oldCheckpoint?.RootHash ?? Convert.ToHexStringLower(await _tree.RootAsync(oldSize, ct));
+        var newRoot = newCheckpoint?.RootHash ?? Convert.ToHexStringLower(await _tree.RootAsync(newSize, ct));
+        var proof = await _tree.ConsistencyProofAsync(oldSize, newSize, ct);
+        var verified = MerkleProofs.VerifyConsistency(oldSize, newSize, Convert.FromHexString(oldRoot), Convert.FromHexString(newRoot), proof);
+        return new ConsistencyProofDocument(oldSize, oldRoot, newSize, newRoot, proof.Select(Convert.ToHexStringLower).ToList(),
+            oldCheckpoint is null ? null : await DocumentAsync(oldCheckpoint, ct), newCheckpoint is null ? null : await DocumentAsync(newCheckpoint, ct), verified);
+    }
+
+    private async Task<CheckpointDocument> DocumentAsync(Checkpoint c, CancellationToken ct) =>
+        CheckpointDocument.From(c, (await _checkpoints.PublicKeysAsync(ct)).GetValueOrDefault(c.KeyId));
+}
