@@ -138,4 +138,91 @@ public sealed class IntegrityTests
         using var reloaded = CheckpointSigner.FromPem(first.ExportPrivateKeyPem());
         Assert.Equal(first.KeyId, reloaded.KeyId);
     }
+
+    [Fact]
+    public void Compact_range_gives_the_tree_root_at_every_size_and_reports_the_same_nodes()
+    {
+        var (tree, leaves) = TreeWithLeaves(300);
+        var reported = new Dictionary<(int, long), byte[]>();
+        var range = new CompactRange((level, index, hash) => reported[(level, index)] = hash, reportFromLevel: 2);
+        Assert.Equal(MerkleTree.EmptyRoot(), range.Root());
+        for (var size = 1; size <= 300; size++)
+        {
+            range.AppendLeaf(leaves[size - 1]);
+            Assert.Equal(tree.Root(size), range.Root());
+            // Restored from its frontier, a range continues exactly as the original.
+            var restored = CompactRange.Restore(size, range.Frontier);
+            Assert.Equal(range.Root(), restored.Root());
+        }
+        Assert.NotEmpty(reported);
+        foreach (var ((level, index), hash) in reported)
+        {
+            Assert.True(level >= 2);
+            Assert.Equal(tree.Node(level, index), hash);
+        }
+        Assert.Equal(300 / 4 + 300 / 8 + 300 / 16 + 300 / 32 + 300 / 64 + 300 / 128 + 300 / 256, reported.Count);
+    }
+
+    [Fact]
+    public void Leaves_with_the_subtrees_tiling_the_gaps_between_them_rebuild_the_root()
+    {
+        // This is the bundle's batched inclusion proof: a few leaves, the rest as aligned subtrees.
+        var (tree, leaves) = TreeWithLeaves(1000, seed: 3);
+        var random = new Random(5);
+        for (var trial = 0; trial < 50; trial++)
+        {
+            var size = random.Next(1, 1001);
+            var included = Enumerable.Range(0, size).Where(_ => random.NextDouble() < 0.05).ToList();
+            var range = new CompactRange();
+            long next = 0;
+            foreach (var index in included)
+            {
+                foreach (var (level, i) in MerkleProofBuilder.Tiling(next, index))
+                {
+                    Assert.Equal(next, i << level);
+                    range.AppendNode(level, tree.Node(level, i));
+                    next += 1L << level;
+                }
+                range.AppendLeaf(leaves[index]);
+                next = index + 1;
+            }
+            foreach (var (level, i) in MerkleProofBuilder.Tiling(next, size))
+            {
+                range.AppendNode(level, tree.Node(level, i));
+            }
+            Assert.Equal(size, range.Size);
+            Assert.Equal(tree.Root(size), range.Root());
+        }
+        // A tiling is short: a gap of n leaves takes at most 2·log2(n) subtrees.
+        Assert.True(MerkleProofBuilder.Tiling(3, 1_000_003).Count() <= 2 * 20);
+        var misaligned = new CompactRange();
+        misaligned.AppendLeaf(new byte[32]);
+        Assert.Throws<InvalidOperationException>(() => misaligned.AppendNode(3, new byte[32]));
+    }
+
+    [Fact]
+    public void Signatures_must_be_canonical_base64_so_no_character_can_change_unnoticed()
+    {
+        using var signer = CheckpointSigner.Generate();
+        var document = "{\"a\":1}"u8.ToArray();
+        var signature = signer.SignDocument(document);
+        Assert.Null(CheckpointSigner.VerifyDocument(signer.PublicKeyPem, document, signature));
+        Assert.NotNull(CheckpointSigner.VerifyDocument(signer.PublicKeyPem, [.. document, (byte)' '], signature));
+        // A 64-byte signature leaves 4 unused bits in its last base64 character: flipping one of
+        // them decodes to the same bytes, and must still be refused.
+        var sloppy = FlipUnusedBase64Bit(signature);
+        Assert.Equal(Convert.FromBase64String(signature), Convert.FromBase64String(sloppy));
+        Assert.NotNull(CheckpointSigner.VerifyDocument(signer.PublicKeyPem, document, sloppy));
+        var checkpoint = signer.Sign(1, new byte[32], DateTimeOffset.UtcNow);
+        var keys = new Dictionary<string, string> { [signer.KeyId] = signer.PublicKeyPem };
+        Assert.Null(CheckpointSigner.Verify(checkpoint, keys));
+        Assert.NotNull(CheckpointSigner.Verify(checkpoint with { Signature = FlipUnusedBase64Bit(checkpoint.Signature) }, keys));
+    }
+
+    private static string FlipUnusedBase64Bit(string base64)
+    {
+        const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        var last = base64.TrimEnd('=').Length - 1;
+        return base64[..last] + alphabet[alphabet.IndexOf(base64[last], StringComparison.Ordinal) ^ 1] + base64[(last + 1)..];
+    }
 }

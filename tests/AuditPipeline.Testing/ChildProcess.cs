@@ -33,10 +33,13 @@ public sealed class ChildProcess : IAsyncDisposable
         return child;
     }
 
-    public static async Task<(int ExitCode, string Output)> RunDotnetAsync(string dll, IReadOnlyDictionary<string, string> env, params string[] args)
+    public static Task<(int ExitCode, string Output)> RunDotnetAsync(string dll, IReadOnlyDictionary<string, string> env, params string[] args) =>
+        RunDotnetAsync(dll, env, TimeSpan.FromMinutes(3), args);
+
+    public static async Task<(int ExitCode, string Output)> RunDotnetAsync(string dll, IReadOnlyDictionary<string, string> env, TimeSpan limit, params string[] args)
     {
         await using var child = StartDotnet(dll, env, args);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        using var timeout = new CancellationTokenSource(limit);
         await child._process.WaitForExitAsync(timeout.Token);
         child._process.WaitForExit(); // drains the output readers
         return (child._process.ExitCode, child.Output);

@@ -313,7 +313,7 @@ internal static class IntegrityCommands
     /// <summary>Progress on stderr, at most twice a second, overwritten in place on a terminal.</summary>
     private sealed class ConsoleProgress(string name, Stopwatch clock, bool knownTotal = true) : IProgress<ExportProgress>, IProgress<long>
     {
-        private TimeSpan _last = TimeSpan.MinValue;
+        private TimeSpan _last = TimeSpan.FromDays(-1);
 
         public void Report(ExportProgress value) =>
             Write(knownTotal && value.Total > 0

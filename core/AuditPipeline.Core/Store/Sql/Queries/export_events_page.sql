@@ -6,6 +6,6 @@ WHERE global_seq > @after AND global_seq <= @max_seq
   AND recorded_at >= @from AND recorded_at < @to
   AND (@all_streams
        OR stream_id = ANY(@agents)
-       OR (event_type = 'agent-alert.v1' AND (payload ->> 'agentId') = ANY(@agents)))
+       OR (event_type = 'agent-alert.v1' AND (payload ->> 'agent_id') = ANY(@agents)))
 ORDER BY global_seq
 LIMIT @limit
