@@ -3,6 +3,8 @@ using System.Threading.RateLimiting;
 using AuditPipeline.ClickHouse;
 using AuditPipeline.Core.Access;
 using AuditPipeline.Core.Contract;
+using AuditPipeline.Core.Evidence;
+using AuditPipeline.Core.Integrity;
 using AuditPipeline.Core.Kafka;
 using AuditPipeline.Core.Store;
 using AuditPipeline.QueryApi.Auth;
@@ -30,6 +32,10 @@ public static class QueryApiExtensions
         services.AddSingleton<AlertLog>();
         services.AddSingleton<WhyAuthorizedQuery>();
         services.AddSingleton<ChainVerifier>();
+        services.AddSingleton<CheckpointLog>();
+        services.AddSingleton<ProofService>();
+        services.AddSingleton<ExportJobs>();
+        AddSigning(builder);
         services.AddSingleton(sp => new ClickHouseClient(new HttpClient { Timeout = TimeSpan.FromSeconds(30) },
             new Uri(sp.GetRequiredService<IOptions<ClickHouseOptions>>().Value.Url)));
         services.AddSingleton(_ => Channel.CreateBounded<ApiCallRecorded>(new BoundedChannelOptions(100_000) { SingleReader = true }));
@@ -72,6 +78,23 @@ public static class QueryApiExtensions
         return builder;
     }
 
+    /// <summary>Signing (on-demand checkpoints, exports) only where a key is configured; the key is loaded at start, never logged.</summary>
+    private static void AddSigning(WebApplicationBuilder builder)
+    {
+        var integrity = new IntegrityOptions();
+        builder.Configuration.GetSection(IntegrityOptions.Section).Bind(integrity);
+        builder.Services.AddOptions<IntegrityOptions>().BindConfiguration(IntegrityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        if (!integrity.HasSigningKey)
+        {
+            return;
+        }
+        builder.Services.AddSingleton(_ => integrity.LoadSigner());
+        builder.Services.AddSingleton(sp => new CheckpointService(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<CheckpointSigner>(),
+            CheckpointService.SinksFrom(integrity, sp.GetRequiredService<IOptions<KafkaOptions>>().Value)));
+        builder.Services.AddSingleton(sp => new BundleExporter(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<CheckpointService>(),
+            sp.GetRequiredService<CheckpointSigner>()));
+    }
+
     public static WebApplication UseQueryApi(this WebApplication app)
     {
         app.UseExceptionHandler();
@@ -98,6 +121,8 @@ public static class QueryApiExtensions
         ActionEndpoints.Map(app);
         AuditEndpoints.Map(app);
         AlertEndpoints.Map(app);
+        IntegrityEndpoints.Map(app);
+        ExportEndpoints.Map(app);
         KeyEndpoints.Map(app);
         return app;
     }

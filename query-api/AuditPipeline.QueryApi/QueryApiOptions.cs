@@ -22,4 +22,13 @@ public sealed class QueryApiOptions
 
     /// <summary>Readiness fails when a projection is further behind than this.</summary>
     [Range(1, 86_400)] public int MaxProjectionLagSeconds { get; set; } = 60;
+
+    /// <summary>Where finished evidence exports wait to be downloaded (default: a folder under the temp directory).</summary>
+    public string? ExportDirectory { get; set; }
+
+    /// <summary>Finished exports are deleted after this many hours.</summary>
+    [Range(1, 24 * 30)] public int ExportRetentionHours { get; set; } = 24;
+
+    /// <summary>Longest range one API export may cover (auditctl export has no limit).</summary>
+    [Range(1, 3660)] public int MaxExportDays { get; set; } = 366;
 }

@@ -4,7 +4,7 @@ namespace AuditPipeline.Core.Integrity;
 
 /// <summary>An RFC 9162 inclusion proof of one event against a signed checkpoint, self-describing enough to verify by hand.</summary>
 public sealed record InclusionProofDocument(
-    Guid EventId, long Position, long LeafIndex, string ChainHash, string LeafHash,
+    Guid EventId, string StreamId, long Position, long LeafIndex, string ChainHash, string LeafHash,
     long TreeSize, string RootHash, IReadOnlyList<string> Proof, CheckpointDocument Checkpoint, bool Verified);
 
 /// <summary>An RFC 9162 consistency proof: the log of <see cref="OldSize"/> is a prefix of the log of <see cref="NewSize"/>.</summary>
@@ -37,7 +37,7 @@ public sealed class ProofService(NpgsqlDataSource dataSource)
         var proof = await _tree.InclusionProofAsync(index, checkpoint.Size, ct);
         var leaf = StoredMerkleTree.LeafHash(found.Position, found.ChainHash);
         var verified = MerkleProofs.VerifyInclusion(index, checkpoint.Size, leaf, proof, Convert.FromHexString(checkpoint.RootHash));
-        return new InclusionProofDocument(eventId, found.Position, index, Convert.ToHexStringLower(found.ChainHash), Convert.ToHexStringLower(leaf),
+        return new InclusionProofDocument(eventId, found.StreamId, found.Position, index, Convert.ToHexStringLower(found.ChainHash), Convert.ToHexStringLower(leaf),
             checkpoint.Size, checkpoint.RootHash, proof.Select(Convert.ToHexStringLower).ToList(), await DocumentAsync(checkpoint, ct), verified);
     }
 

@@ -41,13 +41,13 @@ public sealed class StoredMerkleTree(NpgsqlDataSource dataSource)
     public Task<List<byte[]>> ConsistencyProofAsync(long oldSize, long newSize, CancellationToken ct) =>
         RunAsync(newSize, node => MerkleProofBuilder.ConsistencyProof(oldSize, newSize, node), ct);
 
-    /// <summary>The log position and chain hash of an event, or null if it is not stored.</summary>
-    public async Task<(long Position, byte[] ChainHash)?> FindEventAsync(Guid eventId, CancellationToken ct)
+    /// <summary>The log position, chain hash and chain of an event, or null if it is not stored.</summary>
+    public async Task<(long Position, byte[] ChainHash, string StreamId)?> FindEventAsync(Guid eventId, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand(SqlScripts.Query("event_position"));
         cmd.Parameters.AddWithValue("event_id", eventId);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? (reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)) : null;
+        return await reader.ReadAsync(ct) ? (reader.GetInt64(0), reader.GetFieldValue<byte[]>(1), reader.GetString(2)) : null;
     }
 
     private async Task<T> RunAsync<T>(long size, Func<Func<int, long, byte[]>, T> algorithm, CancellationToken ct)
