@@ -97,15 +97,19 @@ public sealed class ExportJobs(IServiceProvider services, IOptions<QueryApiOptio
         public ExportRequest Request { get; } = request;
         public string Principal { get; } = principal;
         public DateTimeOffset CreatedAt { get; } = createdAt;
-        public volatile string State = "queued";
-        public long Events;
-        public long Total;
+        private long _events;
+        private long _total;
+        private volatile string _state = "queued";
+
+        public string State { get => _state; set => _state = value; }
+        public long Events { get => Interlocked.Read(ref _events); set => Interlocked.Exchange(ref _events, value); }
+        public long Total { get => Interlocked.Read(ref _total); set => Interlocked.Exchange(ref _total, value); }
         public string? Error { get; set; }
         public string? Zip { get; set; }
         public long? BundleBytes { get; set; }
         public long? CheckpointSize { get; set; }
 
-        public ExportStatus Status() => new(Id, State, Interlocked.Read(ref Events), Interlocked.Read(ref Total), Request.From, Request.To, Request.Agents, Request.Owners,
+        public ExportStatus Status() => new(Id, State, Events, Total, Request.From, Request.To, Request.Agents, Request.Owners,
             CreatedAt, Error, BundleBytes, CheckpointSize, State == "done" ? $"/v1/exports/{Id}/bundle" : null);
     }
 
@@ -113,8 +117,8 @@ public sealed class ExportJobs(IServiceProvider services, IOptions<QueryApiOptio
     {
         public void Report(ExportProgress value)
         {
-            Interlocked.Exchange(ref job.Events, value.Events);
-            Interlocked.Exchange(ref job.Total, value.Total);
+            job.Events = value.Events;
+            job.Total = value.Total;
         }
     }
 }
