@@ -56,9 +56,20 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         // Signing a size again returns the stored checkpoint; nothing is overwritten.
         var again = await service.CreateAsync(1000, "test", default);
         Assert.Equal((await new CheckpointLog(ds).BySizeAsync(1000, default))!.Signature, again.Signature);
+        // Key rotation: a new key signs from now on; the old checkpoints still verify, with either key set.
+        using var rotated = CheckpointSigner.Generate();
+        var afterRotation = await new CheckpointService(ds, rotated, [new DirectoryCheckpointSink(dir)]).CreateAsync(2999, "test", default);
+        Assert.Equal(rotated.KeyId, afterRotation.KeyId);
+        var storedKeys = await new CheckpointLog(ds).PublicKeysAsync(default);
+        Assert.Equal(new[] { _signer.KeyId, rotated.KeyId }.Order(), storedKeys.Keys.Order());
+        var all = await new CheckpointLog(ds).ListAsync(long.MaxValue, 100, default);
+        var verification = await new CheckpointVerifier(ds).VerifyAsync(all, storedKeys, null, default);
+        Assert.True(verification.Ok);
+        Assert.Equal(sizes.Length + 1, verification.Checks.Count);
         var (files, dirKeys) = DirectoryCheckpointSink.Read(dir);
-        Assert.Equal(sizes, files.Select(f => f.Size));
+        Assert.Equal(sizes.Append(2999L).Order(), files.Select(f => f.Size));
         Assert.Equal(_signer.PublicKeyPem, dirKeys[_signer.KeyId]);
+        Assert.Equal(rotated.PublicKeyPem, dirKeys[rotated.KeyId]);
 
         var proofs = new ProofService(ds);
         var events = await StoreSubscription.ReadAfterAsync(ds, 0, 3000, default);

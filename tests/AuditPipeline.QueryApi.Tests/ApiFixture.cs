@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using AuditPipeline.ClickHouse;
 using AuditPipeline.Core.Access;
 using AuditPipeline.Core.Contract;
+using AuditPipeline.Core.Integrity;
 using AuditPipeline.Core.Store;
 using AuditPipeline.Emitter;
 using AuditPipeline.Projections;
@@ -90,9 +91,20 @@ public sealed class ApiFixture : IAsyncLifetime, IDisposable
         Factory = CreateFactory();
     }
 
-    public WebApplicationFactory<QueryApiOptions> CreateFactory(int requestsPerSecond = 10_000, int burst = 10_000) =>
+    /// <summary>The checkpoint key the default factory signs with.</summary>
+    public CheckpointSigner Signer { get; } = CheckpointSigner.Generate();
+
+    public string ExportDirectory { get; } = Directory.CreateTempSubdirectory("ap-api-exports-").FullName;
+
+    public WebApplicationFactory<QueryApiOptions> CreateFactory(int requestsPerSecond = 10_000, int burst = 10_000, bool signing = true) =>
         new WebApplicationFactory<QueryApiOptions>().WithWebHostBuilder(b =>
         {
+            if (signing)
+            {
+                b.UseSetting("Integrity:SigningKeyPem", Signer.ExportPrivateKeyPem());
+            }
+            b.UseSetting("Integrity:CheckpointTopic", "");
+            b.UseSetting("QueryApi:ExportDirectory", ExportDirectory);
             b.UseSetting("Store:ConnectionString", Store.AppConnectionString);
             b.UseSetting("ClickHouse:Url", ClickHouseUrl);
             b.UseSetting("Kafka:BootstrapServers", "127.0.0.1:9"); // nothing listens: readiness must say so
@@ -164,7 +176,15 @@ public sealed class ApiFixture : IAsyncLifetime, IDisposable
         Dispose();
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        Signer.Dispose();
+        if (Directory.Exists(ExportDirectory))
+        {
+            Directory.Delete(ExportDirectory, recursive: true);
+        }
+    }
 }
 
 [CollectionDefinition(Name)]

@@ -30,6 +30,10 @@ public sealed class QueryApiTests(ApiFixture fx)
         ["POST /v1/alerts/{matrix-incident}/acknowledge"] = [401, 403, 200, 403, 200, 401, 401],
         ["POST /v1/alerts/{support-incident}/resolve"] = [401, 403, 200, 403, 404, 401, 401],
         ["GET /v1/keys"] = [401, 403, 403, 200, 403, 401, 401],
+        ["GET /v1/checkpoints"] = [401, 200, 403, 403, 200, 401, 401],
+        ["GET /v1/checkpoints/consistency?from=1&to=2"] = [401, 200, 403, 403, 200, 401, 401],
+        // The body lacks the range: an auditor gets 400, a scoped auditor may not export at all.
+        ["POST /v1/exports"] = [401, 400, 403, 403, 403, 401, 401],
         ["GET /openapi/v1.json"] = [401, 200, 200, 200, 200, 401, 401],
         ["GET /health"] = [200, 200, 200, 200, 200, 200, 200],
     };
