@@ -92,12 +92,18 @@ static (double VerifyRate, double BoundRate) VerifyAndBound(string bundle)
     }
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"verify: {report.Events} events in {verifySeconds:0.00}s (manifest and every file, chains, batched inclusion proof, signatures)"));
 
+    // The bound is one core hashing with a reused context (faster than the one-shot API, so the
+    // ratio is not flattered by a slow baseline); the verifier may use both cores.
     var payloads = Payloads(eventsFile);
+    using var context = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    Span<byte> digest = stackalloc byte[32];
     clock.Restart();
     var sink = 0;
     foreach (var payload in payloads)
     {
-        sink ^= SHA256.HashData(payload)[0];
+        context.AppendData(payload);
+        context.GetHashAndReset(digest);
+        sink ^= digest[0];
     }
     var boundSeconds = clock.Elapsed.TotalSeconds;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

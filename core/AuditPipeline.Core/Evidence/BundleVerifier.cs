@@ -27,13 +27,16 @@ public sealed class BundleReport
 
     public void Fail(string problem)
     {
-        if (_problems.Count < MaxListed)
+        lock (_problems)
         {
-            _problems.Add(problem);
-        }
-        else
-        {
-            MoreProblems++;
+            if (_problems.Count < MaxListed)
+            {
+                _problems.Add(problem);
+            }
+            else
+            {
+                MoreProblems++;
+            }
         }
     }
 }
@@ -87,8 +90,10 @@ public static class BundleVerifier
         }
 
         var checkpoint = VerifyCheckpoint(directory, manifest, publicKeyPem, keyId, report);
-        VerifyFileList(directory, manifest, report);
+        // The other files are hashed while the events are checked: both cores stay busy.
+        var files = Task.Run(() => VerifyFileList(directory, manifest, report));
         VerifyEvents(directory, manifest, checkpoint, report, progress);
+        files.GetAwaiter().GetResult();
         return report;
     }
 
@@ -223,79 +228,14 @@ public static class BundleVerifier
             report.Fail($"{BundleFormat.Proof}: missing");
         }
         var check = new EventChecks(report, proof, checkpoint?.Size ?? long.MaxValue);
-
-        // Reader thread: read + SHA-256 of the file (the manifest check); this thread: the events.
-        var chunks = Channel.CreateBounded<(byte[] Buffer, int Length)>(new BoundedChannelOptions(8) { SingleReader = true, SingleWriter = true });
-        long fileBytes = 0;
-        var reading = Task.Run(async () =>
-        {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            try
-            {
-                await using var file = new FileStream(eventsPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-                while (true)
-                {
-                    var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
-                    var read = await file.ReadAtLeastAsync(buffer.AsMemory(0, 1 << 20), 1 << 20, throwOnEndOfStream: false);
-                    if (read == 0)
-                    {
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        break;
-                    }
-                    hash.AppendData(buffer, 0, read);
-                    fileBytes += read;
-                    await chunks.Writer.WriteAsync((buffer, read));
-                }
-            }
-            finally
-            {
-                chunks.Writer.Complete();
-            }
-            return Convert.ToHexStringLower(hash.GetHashAndReset());
-        });
-
-        var carry = new ArrayBufferWriter<byte>();
-        long lineNumber = 0;
-        while (chunks.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
-        {
-            while (chunks.Reader.TryRead(out var chunk))
-            {
-                var data = chunk.Buffer.AsSpan(0, chunk.Length);
-                while (data.Length > 0)
-                {
-                    var newline = data.IndexOf((byte)'\n');
-                    if (newline < 0)
-                    {
-                        carry.Write(data);
-                        break;
-                    }
-                    lineNumber++;
-                    if (carry.WrittenCount > 0)
-                    {
-                        carry.Write(data[..newline]);
-                        check.Line(carry.WrittenSpan, lineNumber);
-                        carry.ResetWrittenCount();
-                    }
-                    else
-                    {
-                        check.Line(data[..newline], lineNumber);
-                    }
-                    data = data[(newline + 1)..];
-                    if ((lineNumber & 0xFFFF) == 0)
-                    {
-                        progress?.Report(lineNumber);
-                    }
-                }
-                ArrayPool<byte>.Shared.Return(chunk.Buffer);
-            }
-        }
-        var fileHash = reading.GetAwaiter().GetResult();
-        if (carry.WrittenCount > 0)
+        // Verify is synchronous for its callers (CLI, tests, benchmark); the pipeline inside is async so no thread spins waiting.
+        var (fileHash, fileBytes, lines, cut) = Task.Run(() => EventPipeline.RunAsync(eventsPath, check.Apply, progress)).GetAwaiter().GetResult();
+        if (cut)
         {
             report.Fail($"{BundleFormat.Events}: the last line has no newline (the file was cut or changed)");
         }
         report.Events = check.Events;
-        progress?.Report(lineNumber);
+        progress?.Report(lines);
 
         if (manifest is not null)
         {
@@ -345,16 +285,18 @@ public static class BundleVerifier
 
         public long Events { get; private set; }
 
-        public void Line(ReadOnlySpan<byte> line, long lineNumber)
+        /// <summary>The checks that follow the log: order, chain links, the tree. Lines come here in file order.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public void Apply(CheckedLine e)
         {
             Events++;
-            if (!EventLine.TryParse(line, out var e, out var why))
+            if (e.ParseProblem is { } problem)
             {
-                report.Fail($"{BundleFormat.Events} line {lineNumber}: {why}");
+                report.Fail(problem);
                 _proofBroken = true;
                 return;
             }
-            var name = $"{BundleFormat.Events} line {lineNumber}: event {e.EventId} (chain '{e.Stream}' version {e.Version}, log position {e.Position})";
+            var name = new LineName(e);
             if (e.Position <= _lastPosition)
             {
                 report.Fail($"{name}: comes after log position {_lastPosition}; events must be in log order (events were reordered or repeated)");
@@ -365,8 +307,7 @@ public static class BundleVerifier
                 report.Fail($"{name}: is past the checkpoint's log size {checkpointSize}");
                 _proofBroken = true;
             }
-            var computed = ChainHash.Compute(e.PrevHash, e.Stream, e.Version, e.EventId, e.EventType, e.RecordedAt, e.Payload);
-            if (!computed.AsSpan().SequenceEqual(e.Hash))
+            if (!e.HashMatches)
             {
                 report.Fail($"{name}: its hash does not match its contents (the event was changed)");
             }
@@ -376,17 +317,17 @@ public static class BundleVerifier
                 AdvanceProof(e.Position - 1, name);
                 if (!_proofBroken)
                 {
-                    _tree.AppendLeaf(StoredMerkleTree.LeafHash(e.Position, e.Hash));
+                    _tree.AppendLeaf(e.LeafHash);
                 }
             }
             _lastPosition = Math.Max(_lastPosition, e.Position);
         }
 
-        private void Link(in EventLine e, string name)
+        private void Link(CheckedLine e, LineName name)
         {
             if (!_streams.TryGetValue(e.Stream, out var state))
             {
-                _streams[e.Stream] = new StreamState(e.Version, e.Version, e.PrevHash.ToArray(), e.Hash.ToArray());
+                _streams[e.Stream] = new StreamState(e.Version, e.Version, e.PrevHash, e.Hash);
                 return;
             }
             if (e.Version <= state.Last)
@@ -396,21 +337,21 @@ public static class BundleVerifier
             }
             if (e.Version == state.Last + 1)
             {
-                if (!e.PrevHash.SequenceEqual(state.LastHash))
+                if (!e.PrevHash.AsSpan().SequenceEqual(state.LastHash))
                 {
                     report.Fail($"{name}: prev_hash does not match the hash of version {state.Last} before it (the chain link is broken)");
                 }
                 state.Last = e.Version;
-                state.LastHash = e.Hash.ToArray();
+                state.LastHash = e.Hash;
                 return;
             }
             // A gap: the chain continues in a new segment, which the manifest must list.
             _closed.Add(state.Build(e.Stream));
-            _streams[e.Stream] = new StreamState(e.Version, e.Version, e.PrevHash.ToArray(), e.Hash.ToArray());
+            _streams[e.Stream] = new StreamState(e.Version, e.Version, e.PrevHash, e.Hash);
         }
 
         /// <summary>Feeds the proof's subtrees up to leaf <paramref name="index"/>, which must come next.</summary>
-        private void AdvanceProof(long index, string name)
+        private void AdvanceProof(long index, LineName name)
         {
             while (_tree.Size < index)
             {
@@ -527,6 +468,162 @@ public static class BundleVerifier
     }
 }
 
+/// <summary>How a problem names its event; formatted only when there is a problem (verification does this per line).</summary>
+internal readonly struct LineName(CheckedLine e)
+{
+    public override string ToString() =>
+        $"{BundleFormat.Events} line {e.LineNumber}: event {e.EventId} (chain '{e.Stream}' version {e.Version}, log position {e.Position})";
+}
+
+/// <summary>A line after the checks that need only the line itself.</summary>
+internal sealed record CheckedLine(
+    long LineNumber, string? ParseProblem, long Position, string Stream, long Version, Guid EventId,
+    byte[] PrevHash, byte[] Hash, byte[] LeafHash, bool HashMatches);
+
+/// <summary>
+/// Reads events.jsonl once, on three kinds of thread: a reader that hashes the raw file (for the
+/// manifest) and cuts it into blocks of whole lines; two workers that parse blocks and recompute
+/// chain and leaf hashes (the expensive, independent part); and the caller, which applies the
+/// results in file order (log order, links, the tree). Memory is bounded by the blocks in flight.
+/// </summary>
+internal static class EventPipeline
+{
+    private const int Workers = 2;
+    private const int BlockBytes = 1 << 22;
+    private const int InFlight = 6;
+
+    private sealed record Block(byte[] Buffer, int Length, long FirstLine)
+    {
+        public TaskCompletionSource<CheckedLine[]> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public static async Task<(string FileHash, long FileBytes, long Lines, bool Cut)> RunAsync(string path, Action<CheckedLine> applyInOrder, IProgress<long>? progress)
+    {
+        var work = Channel.CreateBounded<Block>(new BoundedChannelOptions(InFlight) { SingleWriter = true });
+        var ordered = Channel.CreateBounded<Block>(new BoundedChannelOptions(InFlight) { SingleWriter = true, SingleReader = true });
+        long fileBytes = 0, lines = 0;
+        var cut = false;
+        var reader = Task.Run(async () =>
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            try
+            {
+                using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+                var carry = 0;
+                var buffer = ArrayPool<byte>.Shared.Rent(BlockBytes);
+                while (true)
+                {
+                    if (carry == buffer.Length)
+                    {
+                        // One line longer than a block: grow the buffer (bounded by the line, which the parser then judges).
+                        var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                        buffer.AsSpan(0, carry).CopyTo(bigger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = bigger;
+                    }
+                    var read = file.ReadAtLeast(buffer.AsSpan(carry), buffer.Length - carry, throwOnEndOfStream: false);
+                    hash.AppendData(buffer, carry, read);
+                    fileBytes += read;
+                    var filled = carry + read;
+                    var end = buffer.AsSpan(0, filled).LastIndexOf((byte)'\n') + 1;
+                    if (read == 0)
+                    {
+                        cut = filled > 0;
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        break;
+                    }
+                    if (end == 0)
+                    {
+                        carry = filled;
+                        continue;
+                    }
+                    var count = buffer.AsSpan(0, end).Count((byte)'\n');
+                    var block = new Block(buffer, end, lines + 1);
+                    lines += count;
+                    await ordered.Writer.WriteAsync(block);
+                    await work.Writer.WriteAsync(block);
+                    var next = ArrayPool<byte>.Shared.Rent(BlockBytes);
+                    carry = filled - end;
+                    buffer.AsSpan(end, carry).CopyTo(next);
+                    buffer = next;
+                }
+            }
+            finally
+            {
+                work.Writer.Complete();
+                ordered.Writer.Complete();
+            }
+            return Convert.ToHexStringLower(hash.GetHashAndReset());
+        });
+
+        var workers = Enumerable.Range(0, Workers).Select(_ => Task.Run(async () =>
+        {
+            while (await work.Reader.WaitToReadAsync())
+            {
+                while (work.Reader.TryRead(out var block))
+                {
+                    try
+                    {
+                        block.Done.SetResult(ParseBlock(block));
+                    }
+                    catch (Exception ex)
+                    {
+                        block.Done.SetException(ex);
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(block.Buffer);
+                    }
+                }
+            }
+        })).ToArray();
+
+        while (await ordered.Reader.WaitToReadAsync())
+        {
+            while (ordered.Reader.TryRead(out var block))
+            {
+                var parsed = await block.Done.Task;
+                foreach (var line in parsed)
+                {
+                    applyInOrder(line);
+                }
+                progress?.Report(block.FirstLine);
+            }
+        }
+        await Task.WhenAll(workers);
+        return (await reader, fileBytes, lines, cut);
+    }
+
+    /// <summary>The part of a line's checks that needs no other line: run on any thread.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static CheckedLine ParseLine(ReadOnlySpan<byte> line, long lineNumber)
+    {
+        if (!EventLine.TryParse(line, out var e, out var why))
+        {
+            return new CheckedLine(lineNumber, $"{BundleFormat.Events} line {lineNumber}: {why}", 0, "", 0, default, [], [], [], false);
+        }
+        var computed = ChainHash.Compute(e.PrevHash, e.Stream, e.Version, e.EventId, e.EventType, e.RecordedAt, e.Payload);
+        var hash = e.Hash.ToArray();
+        return new CheckedLine(lineNumber, null, e.Position, e.Stream, e.Version, e.EventId, e.PrevHash.ToArray(), hash,
+            StoredMerkleTree.LeafHash(e.Position, hash), computed.AsSpan().SequenceEqual(hash));
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static CheckedLine[] ParseBlock(Block block)
+    {
+        var data = block.Buffer.AsSpan(0, block.Length);
+        var result = new List<CheckedLine>(data.Count((byte)'\n'));
+        var number = block.FirstLine;
+        while (data.Length > 0)
+        {
+            var newline = data.IndexOf((byte)'\n');
+            result.Add(ParseLine(data[..newline], number++));
+            data = data[(newline + 1)..];
+        }
+        return [.. result];
+    }
+}
+
 /// <summary>One line of events.jsonl, parsed strictly: the writer's field order, nothing else.</summary>
 internal readonly ref struct EventLine
 {
@@ -540,6 +637,7 @@ internal readonly ref struct EventLine
     public ReadOnlySpan<byte> Hash { get; init; }
     public ReadOnlySpan<byte> Payload { get; init; }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool TryParse(ReadOnlySpan<byte> line, out EventLine result, out string problem)
     {
         result = default;

@@ -27,12 +27,27 @@ public sealed class MerkleTree
         return data;
     }
 
+    /// <summary>The leaf hash of the event at <paramref name="position"/>, without intermediate arrays (verifiers do this per event).</summary>
+    public static byte[] LeafHashOf(long position, ReadOnlySpan<byte> chainHash)
+    {
+        if (chainHash.Length != 32)
+        {
+            return LeafHash(LeafData(position, chainHash));
+        }
+        Span<byte> buffer = stackalloc byte[1 + 21 + 8 + 32];
+        buffer[0] = 0x00;
+        LeafDomain.CopyTo(buffer[1..]);
+        BinaryPrimitives.WriteInt64BigEndian(buffer[(1 + LeafDomain.Length)..], position);
+        chainHash.CopyTo(buffer[(1 + LeafDomain.Length + 8)..]);
+        return Sha256.Hash(buffer);
+    }
+
     public static byte[] LeafHash(ReadOnlySpan<byte> leafData)
     {
         Span<byte> buffer = leafData.Length < 1024 ? stackalloc byte[leafData.Length + 1] : new byte[leafData.Length + 1];
         buffer[0] = 0x00;
         leafData.CopyTo(buffer[1..]);
-        return SHA256.HashData(buffer);
+        return Sha256.Hash(buffer);
     }
 
     public static byte[] NodeHash(ReadOnlySpan<byte> left, ReadOnlySpan<byte> right)
@@ -41,7 +56,7 @@ public sealed class MerkleTree
         buffer[0] = 0x01;
         left.CopyTo(buffer[1..]);
         right.CopyTo(buffer[33..]);
-        return SHA256.HashData(buffer);
+        return Sha256.Hash(buffer);
     }
 
     /// <summary>The root of the empty tree: SHA-256 of nothing.</summary>

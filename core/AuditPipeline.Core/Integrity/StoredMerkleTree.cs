@@ -16,7 +16,7 @@ public sealed class StoredMerkleTree(NpgsqlDataSource dataSource)
     /// <summary>Lowest level kept in the database: a node below it costs at most 255 leaf reads.</summary>
     public const int StoredFromLevel = 8;
 
-    public static byte[] LeafHash(long position, ReadOnlySpan<byte> chainHash) => MerkleTree.LeafHash(MerkleTree.LeafData(position, chainHash));
+    public static byte[] LeafHash(long position, ReadOnlySpan<byte> chainHash) => MerkleTree.LeafHashOf(position, chainHash);
 
     public async Task<long> LogSizeAsync(CancellationToken ct)
     {

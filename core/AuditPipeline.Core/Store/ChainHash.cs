@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using System.Text;
 using AuditPipeline.Core.Contract;
 
@@ -64,7 +63,7 @@ public static class ChainHash
             BinaryPrimitives.WriteUInt32BigEndian(buffer[at..], checked((uint)payload.Length));
             at += 4;
             payload.CopyTo(buffer[at..]);
-            return SHA256.HashData(buffer);
+            return AuditPipeline.Core.Integrity.Sha256.Hash(buffer);
         }
         finally
         {
