@@ -35,6 +35,7 @@ public static class QueryApiExtensions
         services.AddSingleton<CheckpointLog>();
         services.AddSingleton<ProofService>();
         services.AddSingleton<ExportJobs>();
+        services.AddSingleton<ConsoleSessions>();
         AddSigning(builder);
         services.AddSingleton(sp => new ClickHouseClient(new HttpClient { Timeout = TimeSpan.FromSeconds(30) },
             new Uri(sp.GetRequiredService<IOptions<ClickHouseOptions>>().Value.Url)));
@@ -99,6 +100,7 @@ public static class QueryApiExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        ConsoleEndpoints.UseConsole(app);
         app.UseAuthentication();
         app.UseMiddleware<CallRecorder>();
         app.UseRateLimiter();
@@ -123,6 +125,7 @@ public static class QueryApiExtensions
         AlertEndpoints.Map(app);
         IntegrityEndpoints.Map(app);
         ExportEndpoints.Map(app);
+        ConsoleEndpoints.Map(app);
         KeyEndpoints.Map(app);
         return app;
     }

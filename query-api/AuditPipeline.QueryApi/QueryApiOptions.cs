@@ -31,4 +31,7 @@ public sealed class QueryApiOptions
 
     /// <summary>Longest range one API export may cover (auditctl export has no limit).</summary>
     [Range(1, 3660)] public int MaxExportDays { get; set; } = 366;
+
+    /// <summary>How long a web console sign-in lasts (never past the key's expiry).</summary>
+    [Range(1, 24 * 7)] public int SessionHours { get; set; } = 8;
 }

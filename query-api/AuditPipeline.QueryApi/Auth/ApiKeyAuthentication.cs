@@ -7,14 +7,15 @@ using Microsoft.Extensions.Options;
 namespace AuditPipeline.QueryApi.Auth;
 
 /// <summary>
-/// Authenticates <c>Authorization: Bearer apk_…</c> (or <c>X-Api-Key</c>) against the stored
+/// Authenticates <c>Authorization: Bearer apk_…</c> (or <c>X-Api-Key</c>, or a web console
+/// session cookie, see <see cref="ConsoleSessions"/>) against the stored
 /// salted hashes. Revoked and expired keys fail like unknown ones (401), with the reason in the
 /// problem details. Another scheme (OIDC/JWT) can be added next to this one: endpoints only see
 /// roles and scope claims.
 /// </summary>
 public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    ApiKeyStore keys, TimeProvider clock) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    ApiKeyStore keys, TimeProvider clock, ConsoleSessions sessions) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
     public const string TeamClaim = "scope_team";
@@ -24,6 +25,18 @@ public sealed class ApiKeyAuthenticationHandler(
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var token = Token(Request);
+        if (token is null && Request.Cookies.TryGetValue(ConsoleSessions.CookieName, out var session))
+        {
+            token = sessions.TokenOf(session);
+            if (token is null)
+            {
+                return Fail("The console session has ended; sign in again.");
+            }
+            if (!HttpMethods.IsGet(Request.Method) && !HttpMethods.IsHead(Request.Method) && !Request.Headers.ContainsKey(ConsoleSessions.CsrfHeader))
+            {
+                return Fail($"Console requests that change something must carry the {ConsoleSessions.CsrfHeader} header.");
+            }
+        }
         if (token is null)
         {
             return AuthenticateResult.NoResult();

@@ -11,7 +11,7 @@ public sealed record ActionRow(
     Guid EventId, string AgentId, string Owner, string Team, string OnBehalfOf, string Operation, string ResourceType, string ResourceId,
     string Sensitivity, string Decision, string PolicyId, string PolicyVersion, string Rule, DateTimeOffset OccurredAt, long Position);
 
-public sealed record CountBucket(DateTimeOffset Start, long Actions, long Denied);
+public sealed record CountBucket(DateTimeOffset Start, long Actions, long Denied, decimal CostUsd);
 
 /// <summary>Action search and counts over ClickHouse; every value goes through ClickHouseSql.Literal.</summary>
 public static class ActionEndpoints
@@ -49,12 +49,13 @@ public static class ActionEndpoints
             var (function, maxDays) = bucket switch { "minute" => ("toStartOfMinute", 2), "hour" => ("toStartOfHour", options.Value.MaxSearchDays), _ => ("toStartOfDay", 3660) };
             var where = Filters(http, clock, options.Value, TimeSpan.FromDays(1), TimeSpan.FromDays(maxDays));
             var tsv = await clickHouse.QueryAsync(
-                $"SELECT toUnixTimestamp({function}(occurred_at)) AS t, count(), countIf(decision = 'deny') FROM agent_actions WHERE {where} GROUP BY t ORDER BY t FORMAT TSV", ct);
+                $"SELECT toUnixTimestamp({function}(occurred_at)) AS t, count(), countIf(decision = 'deny'), sum(cost_micro_usd) FROM agent_actions WHERE {where} GROUP BY t ORDER BY t FORMAT TSV", ct);
             var buckets = tsv.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split('\t')).Select(f => new CountBucket(
                 DateTimeOffset.FromUnixTimeSeconds(long.Parse(f[0], CultureInfo.InvariantCulture)),
-                long.Parse(f[1], CultureInfo.InvariantCulture), long.Parse(f[2], CultureInfo.InvariantCulture))).ToList();
+                long.Parse(f[1], CultureInfo.InvariantCulture), long.Parse(f[2], CultureInfo.InvariantCulture),
+                long.Parse(f[3], CultureInfo.InvariantCulture) / 1_000_000m)).ToList();
             return Results.Ok(buckets);
-        }).WithSummary("Actions and denials per minute, hour or day for the same filters (for charts)");
+        }).WithSummary("Actions, denials and cost per minute, hour or day for the same filters (for charts)");
     }
 
     /// <summary>The WHERE clause for the shared filters and the principal's scope; values quoted by ClickHouseSql.Literal only.</summary>
