@@ -239,7 +239,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         await IntegrityKit.LoadAsync(ds, fleet, 1500);
         var incident = Guid.NewGuid();
         var alerts = new AlertLog(ds, new PostgresEventStore(ds, TimeProvider.System));
-        await alerts.AppendAsync([IntegrityKit.Alert(incident, fleet.Agents[2].Id, AlertChange.Opened, null), IntegrityKit.Alert(incident, fleet.Agents[2].Id, AlertChange.Acknowledged, "carol@example.com")], "test", default);
+        await alerts.AppendAsync([TestScenarios.VolumeAlert(incident, fleet.Agents[2].Id, DateTimeOffset.UtcNow), TestScenarios.VolumeAlert(incident, fleet.Agents[2].Id, DateTimeOffset.UtcNow, AlertChange.Acknowledged, "carol@example.com")], "test", default);
         await IntegrityKit.LoadAsync(ds, fleet, 500);
         await IntegrityKit.ProjectTreeAsync(ds);
         var keyFile = await WriteKeyAsync();
@@ -336,7 +336,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         await IntegrityKit.LoadAsync(ds, fleet, 3000);
         var chosen = fleet.Agents[4];
         var incident = Guid.NewGuid();
-        await new AlertLog(ds, new PostgresEventStore(ds, TimeProvider.System)).AppendAsync([IntegrityKit.Alert(incident, chosen.Id, AlertChange.Opened, null)], "test", default);
+        await new AlertLog(ds, new PostgresEventStore(ds, TimeProvider.System)).AppendAsync([TestScenarios.VolumeAlert(incident, chosen.Id, DateTimeOffset.UtcNow)], "test", default);
         await IntegrityKit.LoadAsync(ds, fleet, 1000);
         await IntegrityKit.ProjectTreeAsync(ds);
         await new ReadModelProjectionRunner(ds).RunAsync();
@@ -450,21 +450,6 @@ internal static class IntegrityKit
         ["Integrity__SigningKeyFile"] = keyFile,
         ["Integrity__CheckpointDirectory"] = checkpointDirectory ?? "",
         ["Integrity__CheckpointTopic"] = "",
-    };
-
-    public static AgentAlert Alert(Guid incident, string agent, AlertChange change, string? actor) => new()
-    {
-        EventId = Guid.CreateVersion7(),
-        IncidentId = incident,
-        Change = change,
-        AgentId = agent,
-        Severity = AlertSeverity.High,
-        Categories = ["volume"],
-        Title = $"{agent}: 400 actions in a minute",
-        Summary = "400 actions in a minute, expected about 5",
-        StartedAt = Timestamps.ToUtcMicroseconds(DateTimeOffset.UtcNow.AddMinutes(-10)),
-        At = Timestamps.ToUtcMicroseconds(DateTimeOffset.UtcNow),
-        Actor = actor,
     };
 
     /// <summary>As a superuser with triggers off: change one event's payload, recompute its hash and every later one of its chain, and move the head. Returns its position.</summary>

@@ -57,7 +57,7 @@ public sealed class ApiFixture : IAsyncLifetime, IDisposable
             events.AddRange(TestEvents.ForAgent(fleet, agent, 100, now.AddMinutes(-90)));
         }
         SupportEventId = events.First(e => e.StreamId == "agent-0001").EventId;
-        var (denied, approved) = DeniedThenApproved(fleet.Agents[0], now);
+        var (denied, approved) = TestScenarios.DeniedThenApproved(fleet.Agents[0], now.AddMinutes(-1), deniedId: DeniedEventId, approvedId: ApprovedEventId);
         events.Add(TestEvents.Incoming(denied));
         events.Add(TestEvents.Incoming(approved));
         await store.AppendAsync(events, [], default);
@@ -66,7 +66,7 @@ public sealed class ApiFixture : IAsyncLifetime, IDisposable
         PaymentsIncident = Guid.CreateVersion7();
         SupportIncident = Guid.CreateVersion7();
         MatrixIncident = Guid.CreateVersion7();
-        await alerts.AppendAsync([Alert(PaymentsIncident, "agent-0000", now), Alert(SupportIncident, "agent-0001", now), Alert(MatrixIncident, "agent-0005", now)], "test", default);
+        await alerts.AppendAsync([TestScenarios.VolumeAlert(PaymentsIncident, "agent-0000", now), TestScenarios.VolumeAlert(SupportIncident, "agent-0001", now), TestScenarios.VolumeAlert(MatrixIncident, "agent-0005", now)], "test", default);
 
         await new StoreSubscription(ds, ClickHouseActionsProjection.SubscriptionName, new ClickHouseActionsProjection(clickHouse).HandleAsync,
             new SubscriptionOptions { StopWhenCaughtUp = true }).RunAsync(default);
@@ -124,49 +124,6 @@ public sealed class ApiFixture : IAsyncLifetime, IDisposable
         }
         return client;
     }
-
-    /// <summary>A transfer first denied (no approval), then allowed with a second person's approval.</summary>
-    private (AgentActionOccurred Denied, AgentActionOccurred Approved) DeniedThenApproved(AgentIdentity agent, DateTimeOffset now)
-    {
-        AgentActionOccurred Make(Guid id, DateTimeOffset at, Decision decision, IReadOnlyList<Approval> approvals, string rule, string reason) => new()
-        {
-            EventId = id,
-            OccurredAt = Timestamps.ToUtcMicroseconds(at),
-            SchemaVersion = AgentActionOccurred.CurrentSchemaVersion,
-            Agent = agent,
-            Delegation = new Delegation
-            {
-                OnBehalfOf = "alice@example.com",
-                Chain = [new Actor { Type = ActorType.Human, Id = "alice@example.com" }, new Actor { Type = ActorType.Service, Id = "orchestrator-1", Name = "workflow orchestrator" }],
-            },
-            Action = new ActionPerformed { Operation = "transfer", Tool = "erp.api", Resource = new TargetResource { Type = "ledger", Id = "ledger/eu/42", Sensitivity = Sensitivity.Financial } },
-            Authorization = new AuthorizationDecision
-            {
-                Decision = decision, PolicyId = "payments-policy", PolicyVersion = "v12", Rule = rule, Reason = reason, Approvals = approvals,
-            },
-            Outcome = new Outcome { Status = decision == Decision.Allow ? OutcomeStatus.Success : OutcomeStatus.Failure },
-        };
-        return (
-            Make(DeniedEventId, now.AddMinutes(-3), Decision.Deny, [], "deny-transfer-without-approval", "transfers need a second person's approval"),
-            Make(ApprovedEventId, now.AddMinutes(-1), Decision.Allow,
-                [new Approval { Approver = "bob@example.com", ApprovedAt = Timestamps.ToUtcMicroseconds(now.AddMinutes(-2)), ApprovalId = "apr-9" }],
-                "allow-transfer-with-approval", "approved by a second person"));
-    }
-
-    private static AgentAlert Alert(Guid incident, string agent, DateTimeOffset now) => new()
-    {
-        EventId = Guid.CreateVersion7(),
-        IncidentId = incident,
-        Change = AlertChange.Opened,
-        AgentId = agent,
-        Owner = null,
-        Severity = AlertSeverity.High,
-        Categories = ["volume"],
-        Title = $"{agent}: 400 actions in a minute",
-        Summary = "400 actions in a minute, expected about 5",
-        StartedAt = Timestamps.ToUtcMicroseconds(now.AddMinutes(-10)),
-        At = Timestamps.ToUtcMicroseconds(now.AddMinutes(-9)),
-    };
 
     public async Task DisposeAsync()
     {

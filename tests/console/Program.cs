@@ -173,7 +173,7 @@ internal sealed record DemoData(
                 events.Add(TestEvents.Incoming(fleet.Next(unowned, at), events.Count));
             }
         }
-        var (denied, approved) = DeniedThenApproved(fleet.Agents[0], now.AddMinutes(-5));
+        var (denied, approved) = TestScenarios.DeniedThenApproved(fleet.Agents[0], now.AddMinutes(-5), policyVersion: "v7");
         events.Add(TestEvents.Incoming(denied, events.Count));
         events.Add(TestEvents.Incoming(approved, events.Count));
 
@@ -213,31 +213,5 @@ internal sealed record DemoData(
             },
         };
         return new DemoData(events, alerts, spike.Id, unowned.Id, fleet.Agents[0].Id, approved.EventId, incident, title);
-    }
-
-    /// <summary>A transfer on behalf of a person through an orchestrator: denied without approval, then allowed with a second person's approval.</summary>
-    private static (AgentActionOccurred Denied, AgentActionOccurred Approved) DeniedThenApproved(AgentIdentity agent, DateTimeOffset at)
-    {
-        AgentActionOccurred Make(DateTimeOffset when, Decision decision, IReadOnlyList<Approval> approvals, string rule, string reason) => new()
-        {
-            EventId = Guid.CreateVersion7(when),
-            OccurredAt = Timestamps.ToUtcMicroseconds(when),
-            SchemaVersion = AgentActionOccurred.CurrentSchemaVersion,
-            Agent = agent,
-            Delegation = new Delegation
-            {
-                OnBehalfOf = "alice@example.com",
-                Chain = [new Actor { Type = ActorType.Human, Id = "alice@example.com" }, new Actor { Type = ActorType.Service, Id = "orchestrator-1", Name = "workflow orchestrator" }],
-            },
-            Action = new ActionPerformed { Operation = "transfer", Tool = "erp.api", Resource = new TargetResource { Type = "ledger", Id = "ledger/eu/42", Sensitivity = Sensitivity.Financial } },
-            Authorization = new AuthorizationDecision
-            {
-                Decision = decision, PolicyId = "payments-policy", PolicyVersion = "v7", Rule = rule, Reason = reason, Approvals = approvals,
-            },
-            Outcome = new Outcome { Status = decision == Decision.Allow ? OutcomeStatus.Success : OutcomeStatus.Failure },
-        };
-        return (Make(at.AddMinutes(-2), Decision.Deny, [], "transfer-needs-approval", "a transfer needs a second person's approval"),
-            Make(at, Decision.Allow, [new Approval { Approver = "bob@example.com", ApprovedAt = Timestamps.ToUtcMicroseconds(at.AddMinutes(-1)), ApprovalId = "apr-1" }],
-                "allow-transfer-with-approval", "approved by a second person"));
     }
 }

@@ -44,10 +44,7 @@ internal static class IntegrityCommands
             }
             finally
             {
-                foreach (var sink in sinks.OfType<IDisposable>())
-                {
-                    sink.Dispose();
-                }
+                DisposeAll(sinks);
             }
             return 0;
         }));
@@ -241,10 +238,7 @@ internal static class IntegrityCommands
             }
             finally
             {
-                foreach (var sink in sinks.OfType<IDisposable>())
-                {
-                    sink.Dispose();
-                }
+                DisposeAll(sinks);
             }
             return 0;
         }));
@@ -280,6 +274,14 @@ internal static class IntegrityCommands
             return 1;
         }));
         return command;
+    }
+
+    private static void DisposeAll(IEnumerable<ICheckpointSink> sinks)
+    {
+        foreach (var sink in sinks.OfType<IDisposable>())
+        {
+            sink.Dispose();
+        }
     }
 
     /// <summary>Peak resident memory of this process (VmHWM), in MB.</summary>
