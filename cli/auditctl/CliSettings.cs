@@ -11,7 +11,7 @@ namespace AuditPipeline.Cli;
 /// </summary>
 internal static class CliSettings
 {
-    private static readonly IConfiguration Configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+    private static readonly IConfiguration Configuration = new ConfigurationBuilder().AddEnvironmentVariables().AddKeyPerFile(AuditPipeline.Core.SecretFiles.Directory, optional: true).Build();
 
     public static NpgsqlDataSource AppDataSource(string? overrideConnection = null) =>
         NpgsqlDataSource.Create(overrideConnection ?? Required("Store:ConnectionString"));

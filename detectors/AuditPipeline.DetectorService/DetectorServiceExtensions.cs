@@ -12,6 +12,8 @@ public static class DetectorServiceExtensions
 {
     public static IHostApplicationBuilder AddDetectorService(this IHostApplicationBuilder builder)
     {
+        // Secrets as files (Docker/Kubernetes secrets) override the environment; see SecretFiles.
+        Microsoft.Extensions.Configuration.KeyPerFileConfigurationBuilderExtensions.AddKeyPerFile(builder.Configuration, AuditPipeline.Core.SecretFiles.Directory, optional: true);
         var services = builder.Services;
         services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section);

@@ -11,6 +11,8 @@ public static class IngestServiceCollectionExtensions
     /// <summary>The ingest worker and what it needs, options bound and validated at start.</summary>
     public static IHostApplicationBuilder AddIngest(this IHostApplicationBuilder builder)
     {
+        // Secrets as files (Docker/Kubernetes secrets) override the environment; see SecretFiles.
+        Microsoft.Extensions.Configuration.KeyPerFileConfigurationBuilderExtensions.AddKeyPerFile(builder.Configuration, AuditPipeline.Core.SecretFiles.Directory, optional: true);
         builder.Services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section)

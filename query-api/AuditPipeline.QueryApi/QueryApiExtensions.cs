@@ -19,6 +19,8 @@ public static class QueryApiExtensions
 {
     public static WebApplicationBuilder AddQueryApi(this WebApplicationBuilder builder)
     {
+        // Secrets as files (Docker/Kubernetes secrets) override the environment; see SecretFiles.
+        Microsoft.Extensions.Configuration.KeyPerFileConfigurationBuilderExtensions.AddKeyPerFile(builder.Configuration, AuditPipeline.Core.SecretFiles.Directory, optional: true);
         var services = builder.Services;
         services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ClickHouseOptions>().BindConfiguration(ClickHouseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
