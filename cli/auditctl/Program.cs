@@ -9,6 +9,8 @@ var root = new RootCommand("auditctl: operate AuditPipeline (schema, verificatio
     IntegrityCommands.CreateProof(),
     IntegrityCommands.CreateExport(),
     IntegrityCommands.CreateVerifyBundle(),
+    RetentionCommands.CreateArchive(),
+    RetentionCommands.CreateHold(),
     WhyCommand.Create(),
     DetectCommand.Create(),
     AlertCommands.Create(),

@@ -178,10 +178,4 @@ public sealed class EventStoreTests(PipelineFixture fx)
 
     private List<IncomingEvent> Events(AgentIdentity agent, int count, DateTimeOffset? at = null) =>
         TestEvents.ForAgent(_fleet, agent, count, at);
-
-    private sealed class ManualClock(DateTimeOffset now) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = now;
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
 }

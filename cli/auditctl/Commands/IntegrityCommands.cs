@@ -94,10 +94,11 @@ internal static class IntegrityCommands
     {
         var dir = new Option<string?>("--dir") { Description = "Check the checkpoint files in this folder (copies kept off the database host) instead of the stored ones" };
         var publicKey = new Option<string?>("--public-key") { Description = "Only accept checkpoints signed by this public key (PEM file)" };
+        var archive = new Option<string?>("--archive") { Description = "Read months dropped from the hot store from this archive" };
         var command = new Command("verify",
             "Recompute the Merkle root of the log from the events and compare it with every signed checkpoint: catches edits made with database rights, even re-chained ones. Exit 1 on a mismatch")
         {
-            dir, publicKey,
+            dir, publicKey, archive,
         };
         command.SetAction((parse, ct) => Guarded("checkpoint verify", async () =>
         {
@@ -127,7 +128,8 @@ internal static class IntegrityCommands
                 Console.Error.WriteLine("no checkpoints to verify against");
                 return 2;
             }
-            var result = await new CheckpointVerifier(ds).VerifyAsync(checkpoints, keys, null, ct);
+            var archiveLayout = parse.GetValue(archive) is { } root ? new AuditPipeline.Core.Retention.ArchiveLayout(root) : null;
+            var result = await new CheckpointVerifier(ds).VerifyAsync(checkpoints, keys, null, ct, archiveLayout);
             foreach (var c in result.Checks)
             {
                 var state = c.SignatureProblem is { } p ? $"BAD SIGNATURE ({p})"

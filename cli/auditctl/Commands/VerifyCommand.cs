@@ -11,10 +11,11 @@ internal static class VerifyCommand
         var agent = new Option<string?>("--agent") { Description = "Verify only this agent's chain" };
         var from = new Option<DateTimeOffset?>("--from") { Description = "Only events recorded at or after this time (RFC 3339)" };
         var to = new Option<DateTimeOffset?>("--to") { Description = "Only events recorded before this time (RFC 3339)" };
+        var archive = new Option<string?>("--archive") { Description = "Also verify the archive (sealed months) and chains that continue from it into the store" };
         var command = new Command("verify",
             "Recompute every hash chain. Exit 0: intact; 1: broken (the first broken event of each agent is named); 2: could not verify")
         {
-            agent, from, to,
+            agent, from, to, archive,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -22,7 +23,25 @@ internal static class VerifyCommand
             {
                 await using var dataSource = CliSettings.AppDataSource();
                 var scope = new VerifyScope(parse.GetValue(agent), parse.GetValue(from), parse.GetValue(to));
-                var report = await new ChainVerifier(dataSource).VerifyAsync(scope, ct);
+                IReadOnlyDictionary<string, Dictionary<long, byte[]>>? tails = null;
+                if (parse.GetValue(archive) is { } root)
+                {
+                    var archived = AuditPipeline.Core.Retention.ArchiveVerifier.Verify(root);
+                    if (archived.Ok)
+                    {
+                        archived.Problems.AddRange(await new AuditPipeline.Core.Retention.RetentionService(dataSource, new PostgresEventStore(dataSource, TimeProvider.System), TimeProvider.System)
+                            .CheckCrossingAsync(archived.ChainTails, ct));
+                    }
+                    if (!archived.Ok)
+                    {
+                        Console.WriteLine($"verify: BROKEN, the archive fails ({archived.Problems.Count} problem(s)):");
+                        archived.Problems.ForEach(p => Console.WriteLine($"  {p}"));
+                        return 1;
+                    }
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"archive: OK, {archived.Segments} sealed months, {archived.Events} events, {archived.ChainTails.Count} chains continue into the store"));
+                    tails = archived.SegmentEnds;
+                }
+                var report = await new ChainVerifier(dataSource).VerifyAsync(scope, ct, tails);
                 if (report.Intact)
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -12,6 +12,7 @@ namespace AuditPipeline.Core.Contract;
 [JsonSerializable(typeof(AgentActionOccurred))]
 [JsonSerializable(typeof(AgentAlert))]
 [JsonSerializable(typeof(ApiCallRecorded))]
+[JsonSerializable(typeof(RetentionRecorded))]
 internal sealed partial class ContractJsonContext : JsonSerializerContext;
 
 /// <summary>
@@ -29,6 +30,9 @@ public static class ContractJson
         (JsonTypeInfo<AgentAlert>)Options.GetTypeInfo(typeof(AgentAlert));
     private static readonly JsonTypeInfo<ApiCallRecorded> ApiCallInfo =
         (JsonTypeInfo<ApiCallRecorded>)Options.GetTypeInfo(typeof(ApiCallRecorded));
+
+    private static readonly JsonTypeInfo<RetentionRecorded> RetentionInfo =
+        (JsonTypeInfo<RetentionRecorded>)Options.GetTypeInfo(typeof(RetentionRecorded));
 
     private static JsonSerializerOptions CreateOptions()
     {
@@ -63,6 +67,12 @@ public static class ContractJson
     public static byte[] SerializeCanonical(AgentAlert alert) => JsonSerializer.SerializeToUtf8Bytes(alert, AlertInfo);
 
     public static byte[] SerializeCanonical(ApiCallRecorded call) => JsonSerializer.SerializeToUtf8Bytes(call, ApiCallInfo);
+
+    public static byte[] SerializeCanonical(RetentionRecorded r) => JsonSerializer.SerializeToUtf8Bytes(r, RetentionInfo);
+
+    public static RetentionRecorded DeserializeRetention(ReadOnlySpan<byte> utf8Json) =>
+        JsonSerializer.Deserialize(utf8Json, RetentionInfo)
+        ?? throw new JsonException("The retention record is JSON null.");
 
     public static ApiCallRecorded DeserializeApiCall(ReadOnlySpan<byte> utf8Json) =>
         JsonSerializer.Deserialize(utf8Json, ApiCallInfo)

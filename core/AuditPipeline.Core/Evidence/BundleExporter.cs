@@ -11,7 +11,13 @@ using NpgsqlTypes;
 namespace AuditPipeline.Core.Evidence;
 
 /// <summary>What to put in a bundle: events recorded in [From, To), all of them or those of some agents/owners.</summary>
-public sealed record ExportRequest(DateTimeOffset From, DateTimeOffset To, IReadOnlyList<string> Agents, IReadOnlyList<string> Owners, string CreatedBy);
+public sealed record ExportRequest(DateTimeOffset From, DateTimeOffset To, IReadOnlyList<string> Agents, IReadOnlyList<string> Owners, string CreatedBy)
+{
+    /// <summary>Write events.jsonl.gz instead of events.jsonl (archive segments).</summary>
+    public bool CompressEvents { get; init; }
+    /// <summary>Set for an archive segment: the month (yyyy-MM) it seals.</summary>
+    public string? SealedMonth { get; init; }
+}
 
 public sealed record ExportProgress(long Events, long Total);
 
@@ -56,7 +62,8 @@ public sealed class BundleExporter(NpgsqlDataSource dataSource, CheckpointServic
         var segments = new Dictionary<string, SegmentBuilder>(StringComparer.Ordinal);
         var closedSegments = new List<ChainSegment>();
         long count = 0, nextLeaf = 0; // leaves [0, nextLeaf) are covered by events or proof nodes written so far
-        using (var events = new BufferedFile(Path.Combine(partial, BundleFormat.Events)))
+        var eventsFile = request.CompressEvents ? BundleFormat.EventsCompressed : BundleFormat.Events;
+        using (var events = new BufferedFile(Path.Combine(partial, eventsFile), request.CompressEvents))
         using (var proof = new BufferedFile(Path.Combine(partial, BundleFormat.Proof)))
         using (var why = new BufferedFile(Path.Combine(partial, BundleFormat.WhyAuthorized)))
         {
@@ -102,6 +109,7 @@ public sealed class BundleExporter(NpgsqlDataSource dataSource, CheckpointServic
             Owners = request.Owners,
             Checkpoint = new ManifestCheckpoint(checkpoint.Size, checkpoint.RootHash, checkpoint.KeyId),
             EventCount = count,
+            SealedMonth = request.SealedMonth,
             Segments = closedSegments.OrderBy(s => s.Stream, StringComparer.Ordinal).ThenBy(s => s.FirstVersion).ToList(),
             Files = [],
         };
@@ -115,7 +123,7 @@ public sealed class BundleExporter(NpgsqlDataSource dataSource, CheckpointServic
         var files = new List<ManifestFile>();
         foreach (var name in new[]
                  {
-                     BundleFormat.Events, BundleFormat.Proof, BundleFormat.WhyAuthorized, BundleFormat.Checkpoint, BundleFormat.PublicKey,
+                     eventsFile, BundleFormat.Proof, BundleFormat.WhyAuthorized, BundleFormat.Checkpoint, BundleFormat.PublicKey,
                      BundleFormat.SummaryHtml, BundleFormat.SummaryAgents, BundleFormat.SummaryOwners, BundleFormat.SummaryAlerts,
                  })
         {
@@ -265,9 +273,11 @@ public sealed class BundleExporter(NpgsqlDataSource dataSource, CheckpointServic
     }
 
     /// <summary>A file written a page at a time through a reusable buffer (hashed for the manifest once complete).</summary>
-    private sealed class BufferedFile(string path) : IDisposable
+    private sealed class BufferedFile(string path, bool compress = false) : IDisposable
     {
-        private readonly FileStream _file = new(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+        private readonly Stream _file = compress
+            ? new System.IO.Compression.GZipStream(new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16), System.IO.Compression.CompressionLevel.Optimal)
+            : new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
         public ArrayBufferWriter<byte> Buffer { get; } = new(1 << 20);
 
         public void Flush()

@@ -23,6 +23,8 @@ public static class BundleFormat
     public const string Checkpoint = "checkpoint.json";
     public const string PublicKey = "public-key.pem";
     public const string Events = "events.jsonl";
+    /// <summary>The same lines, gzip-compressed (archive segments).</summary>
+    public const string EventsCompressed = "events.jsonl.gz";
     public const string Proof = "inclusion-proof.jsonl";
     public const string WhyAuthorized = "why-authorized.jsonl";
     public const string SummaryHtml = "summary.html";
@@ -86,6 +88,8 @@ public sealed record BundleManifest
     /// <summary>Each chain's runs of consecutive versions in the bundle: dropping an event at a run's edge changes these.</summary>
     public required IReadOnlyList<ChainSegment> Segments { get; init; }
     public required IReadOnlyList<ManifestFile> Files { get; init; }
+    /// <summary>For an archive segment, the sealed month (yyyy-MM) it holds; null for an evidence bundle.</summary>
+    public string? SealedMonth { get; init; }
 }
 
 public sealed record ManifestCheckpoint(long Size, string RootHash, string KeyId);

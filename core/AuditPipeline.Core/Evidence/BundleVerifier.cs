@@ -183,7 +183,7 @@ public static class BundleVerifier
                 continue;
             }
             listed.Add(file.Path);
-            if (file.Path == BundleFormat.Events)
+            if (file.Path is BundleFormat.Events or BundleFormat.EventsCompressed)
             {
                 continue; // hashed while its events are checked
             }
@@ -204,7 +204,11 @@ public static class BundleVerifier
         {
             report.Fail($"{extra}: in the bundle but not in the manifest");
         }
-        foreach (var required in new[] { BundleFormat.Events, BundleFormat.Proof, BundleFormat.Checkpoint, BundleFormat.PublicKey })
+        if (!manifest.Files.Any(f => f.Path is BundleFormat.Events or BundleFormat.EventsCompressed))
+        {
+            report.Fail($"{BundleFormat.Manifest}: does not list {BundleFormat.Events}");
+        }
+        foreach (var required in new[] { BundleFormat.Proof, BundleFormat.Checkpoint, BundleFormat.PublicKey })
         {
             if (!manifest.Files.Any(f => f.Path == required))
             {
@@ -215,11 +219,13 @@ public static class BundleVerifier
 
     private static void VerifyEvents(string directory, BundleManifest? manifest, Checkpoint? checkpoint, BundleReport report, IProgress<long>? progress)
     {
-        var eventsPath = Path.Combine(directory, BundleFormat.Events);
+        var eventsName = manifest?.Files.Any(f => f.Path == BundleFormat.EventsCompressed) == true || File.Exists(Path.Combine(directory, BundleFormat.EventsCompressed))
+            ? BundleFormat.EventsCompressed : BundleFormat.Events;
+        var eventsPath = Path.Combine(directory, eventsName);
         var proofPath = Path.Combine(directory, BundleFormat.Proof);
         if (!File.Exists(eventsPath))
         {
-            report.Fail($"{BundleFormat.Events}: missing");
+            report.Fail($"{eventsName}: missing");
             return;
         }
         using var proof = File.Exists(proofPath) ? new ProofReader(proofPath) : null;
@@ -229,7 +235,18 @@ public static class BundleVerifier
         }
         var check = new EventChecks(report, proof, checkpoint?.Size ?? long.MaxValue);
         // Verify is synchronous for its callers (CLI, tests, benchmark); the pipeline inside is async so no thread spins waiting.
-        var (fileHash, fileBytes, lines, cut) = Task.Run(() => EventPipeline.RunAsync(eventsPath, check.Apply, progress)).GetAwaiter().GetResult();
+        string fileHash;
+        long fileBytes, lines;
+        bool cut;
+        try
+        {
+            (fileHash, fileBytes, lines, cut) = Task.Run(() => EventPipeline.RunAsync(eventsPath, check.Apply, progress)).GetAwaiter().GetResult();
+        }
+        catch (InvalidDataException ex)
+        {
+            report.Fail($"{eventsName}: not valid gzip ({ex.Message}): the file was changed or cut");
+            return;
+        }
         if (cut)
         {
             report.Fail($"{BundleFormat.Events}: the last line has no newline (the file was cut or changed)");
@@ -239,9 +256,9 @@ public static class BundleVerifier
 
         if (manifest is not null)
         {
-            if (manifest.Files.FirstOrDefault(f => f.Path == BundleFormat.Events) is { } listed && (listed.Sha256 != fileHash || listed.Bytes != fileBytes))
+            if (manifest.Files.FirstOrDefault(f => f.Path == eventsName) is { } listed && (listed.Sha256 != fileHash || listed.Bytes != fileBytes))
             {
-                report.Fail($"{BundleFormat.Events}: SHA-256 {fileHash} ({fileBytes} bytes) differs from the manifest's {listed.Sha256} ({listed.Bytes} bytes): the file was changed");
+                report.Fail($"{eventsName}: SHA-256 {fileHash} ({fileBytes} bytes) differs from the manifest's {listed.Sha256} ({listed.Bytes} bytes): the file was changed");
             }
             if (manifest.EventCount != check.Events)
             {
@@ -475,6 +492,37 @@ internal readonly struct LineName(CheckedLine e)
         $"{BundleFormat.Events} line {e.LineNumber}: event {e.EventId} (chain '{e.Stream}' version {e.Version}, log position {e.Position})";
 }
 
+/// <summary>Passes reads through and hashes every byte read.</summary>
+internal sealed class HashingReadStream(Stream inner, IncrementalHash hash) : Stream
+{
+    public long BytesRead { get; private set; }
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+    public override int Read(Span<byte> buffer)
+    {
+        var n = inner.Read(buffer);
+        hash.AppendData(buffer[..n]);
+        BytesRead += n;
+        return n;
+    }
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => inner.Length;
+    public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}
+
 /// <summary>A line after the checks that need only the line itself.</summary>
 internal sealed record CheckedLine(
     long LineNumber, string? ParseProblem, long Position, string Stream, long Version, Guid EventId,
@@ -508,7 +556,9 @@ internal static class EventPipeline
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             try
             {
-                using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+                // The manifest's hash is of the file as stored (compressed or not): hash the raw bytes as they are read.
+                using var raw = new HashingReadStream(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan), hash);
+                using Stream file = path.EndsWith(".gz", StringComparison.Ordinal) ? new System.IO.Compression.GZipStream(raw, System.IO.Compression.CompressionMode.Decompress, leaveOpen: true) : raw;
                 var carry = 0;
                 var buffer = ArrayPool<byte>.Shared.Rent(BlockBytes);
                 while (true)
@@ -522,14 +572,14 @@ internal static class EventPipeline
                         buffer = bigger;
                     }
                     var read = file.ReadAtLeast(buffer.AsSpan(carry), buffer.Length - carry, throwOnEndOfStream: false);
-                    hash.AppendData(buffer, carry, read);
-                    fileBytes += read;
                     var filled = carry + read;
                     var end = buffer.AsSpan(0, filled).LastIndexOf((byte)'\n') + 1;
                     if (read == 0)
                     {
                         cut = filled > 0;
                         ArrayPool<byte>.Shared.Return(buffer);
+                        raw.CopyTo(Stream.Null); // anything after the compressed data is part of the file too
+                        fileBytes = raw.BytesRead;
                         break;
                     }
                     if (end == 0)

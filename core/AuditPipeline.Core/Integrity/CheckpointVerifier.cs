@@ -22,8 +22,10 @@ public sealed record CheckpointVerification(IReadOnlyList<CheckpointCheck> Check
 /// </summary>
 public sealed class CheckpointVerifier(NpgsqlDataSource dataSource)
 {
+    /// <param name="archive">Where months dropped from the hot store are archived: their leaves are read from there.</param>
     public async Task<CheckpointVerification> VerifyAsync(
-        IReadOnlyList<Checkpoint> checkpoints, IReadOnlyDictionary<string, string> publicKeysById, IProgress<long>? progress, CancellationToken ct)
+        IReadOnlyList<Checkpoint> checkpoints, IReadOnlyDictionary<string, string> publicKeysById, IProgress<long>? progress, CancellationToken ct,
+        Retention.ArchiveLayout? archive = null)
     {
         var ordered = checkpoints.OrderBy(c => c.Size).ToList();
         var checks = new List<CheckpointCheck>();
@@ -47,7 +49,7 @@ public sealed class CheckpointVerifier(NpgsqlDataSource dataSource)
             checks.Add(Check(ordered[next++], MerkleTree.EmptyRoot(), publicKeysById));
         }
         var upTo = Math.Min(ordered[^1].Size, logSize);
-        await foreach (var (position, chainHash) in StoredMerkleTree.ReadLeavesAsync(dataSource, 1, upTo, ct))
+        await foreach (var (position, chainHash) in LeavesAsync(upTo, archive, ct))
         {
             range.AppendLeaf(StoredMerkleTree.LeafHash(position, chainHash));
             while (next < ordered.Count && ordered[next].Size == position)
@@ -67,6 +69,52 @@ public sealed class CheckpointVerifier(NpgsqlDataSource dataSource)
         // Checkpoints past the end of the log: the log lost its tail.
         checks.AddRange(ordered.Skip(next).Select(c => new CheckpointCheck(c, SignatureProblem(c, publicKeysById), null, false)));
         return new CheckpointVerification(checks, range.Size, firstChanged);
+    }
+
+    /// <summary>Leaves 1..upTo from the store, and from the archive for dropped months; a position in neither is an error.</summary>
+    private async IAsyncEnumerable<(long Position, byte[] ChainHash)> LeavesAsync(long upTo, Retention.ArchiveLayout? archive, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        if (archive is null)
+        {
+            await foreach (var leaf in StoredMerkleTree.ReadLeavesAsync(dataSource, 1, upTo, ct))
+            {
+                yield return leaf;
+            }
+            yield break;
+        }
+        using var archived = archive.ReadLeaves().Where(l => l.Position <= upTo).GetEnumerator();
+        var hasArchived = archived.MoveNext();
+        long expected = 1;
+        await foreach (var (position, hash) in StoredMerkleTree.ReadAvailableLeavesAsync(dataSource, 1, upTo, ct))
+        {
+            while (hasArchived && archived.Current.Position < position)
+            {
+                if (archived.Current.Position == expected)
+                {
+                    yield return archived.Current;
+                    expected++;
+                }
+                hasArchived = archived.MoveNext();
+            }
+            if (position != expected)
+            {
+                throw new InvalidOperationException($"log position {expected} is neither in the store nor in the archive");
+            }
+            yield return (position, hash);
+            expected++;
+        }
+        for (; hasArchived && expected <= upTo; hasArchived = archived.MoveNext())
+        {
+            if (archived.Current.Position == expected)
+            {
+                yield return archived.Current;
+                expected++;
+            }
+        }
+        if (expected <= upTo)
+        {
+            throw new InvalidOperationException($"log position {expected} is neither in the store nor in the archive");
+        }
     }
 
     private static CheckpointCheck Check(Checkpoint c, byte[] root, IReadOnlyDictionary<string, string> keys)

@@ -150,6 +150,24 @@ public sealed class StoredMerkleTree(NpgsqlDataSource dataSource)
         return result;
     }
 
+    /// <summary>The leaves of first..last that the store holds (events and retained leaves), in order, holes skipped.</summary>
+    public static async IAsyncEnumerable<(long Position, byte[] ChainHash)> ReadAvailableLeavesAsync(
+        NpgsqlDataSource dataSource, long first, long last, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        const long chunk = 100_000;
+        for (var from = first; from <= last; from += chunk)
+        {
+            await using var cmd = dataSource.CreateCommand(SqlScripts.Query("merkle_read_leaves"));
+            cmd.Parameters.AddWithValue("first", from);
+            cmd.Parameters.AddWithValue("last", Math.Min(last, from + chunk - 1));
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                yield return (reader.GetInt64(0), reader.GetFieldValue<byte[]>(1));
+            }
+        }
+    }
+
     /// <summary>Chain hashes of log positions first..last in order; a hole in the positions is an error, never skipped.</summary>
     public static async IAsyncEnumerable<(long Position, byte[] ChainHash)> ReadLeavesAsync(
         NpgsqlDataSource dataSource, long first, long last, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)

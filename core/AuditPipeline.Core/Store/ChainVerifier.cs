@@ -27,8 +27,13 @@ public sealed record VerifyReport(long EventsChecked, int StreamsChecked, IReadO
 /// </summary>
 public sealed class ChainVerifier(NpgsqlDataSource dataSource)
 {
-    public async Task<VerifyReport> VerifyAsync(VerifyScope scope, CancellationToken ct)
+    /// <param name="archived">
+    /// Per chain, the hash at the end of each archived segment (sealed months): a chain whose stored
+    /// events start after a dropped month must link to the archived hash just before them.
+    /// </param>
+    public async Task<VerifyReport> VerifyAsync(VerifyScope scope, CancellationToken ct, IReadOnlyDictionary<string, Dictionary<long, byte[]>>? archived = null)
     {
+        _archived = archived ?? new Dictionary<string, Dictionary<long, byte[]>>();
         var wholeChains = scope.From is null && scope.To is null;
         // Without an upper bound the chains run to their heads, so the heads can be checked.
         var heads = scope.To is null ? await ReadHeadsAsync(scope.StreamId, ct) : [];
@@ -66,6 +71,10 @@ public sealed class ChainVerifier(NpgsqlDataSource dataSource)
         // A head whose chain has no rows at all: every event of that agent was removed.
         foreach (var (streamId, head) in wholeChains ? heads : [])
         {
+            if (_archived.TryGetValue(streamId, out var ends) && ends.TryGetValue(head.Version, out var end) && end.AsSpan().SequenceEqual(head.Hash))
+            {
+                continue; // the whole chain is in the archive, up to its head
+            }
             breaks.Add(new ChainBreak(streamId, 1, null, null,
                 $"no events stored, but the chain head records version {head.Version}: events were removed"));
         }
@@ -88,8 +97,15 @@ public sealed class ChainVerifier(NpgsqlDataSource dataSource)
         public byte[]? LastHash { get; set; }
     }
 
+    private IReadOnlyDictionary<string, Dictionary<long, byte[]>> _archived = new Dictionary<string, Dictionary<long, byte[]>>();
+
     private async Task<StreamState> StartAsync(Row first, bool wholeChain, CancellationToken ct)
     {
+        if (first.Version > 1 && _archived.TryGetValue(first.StreamId, out var ends) && ends.TryGetValue(first.Version - 1, out var anchor))
+        {
+            // The chain's earlier events are in the archive (a dropped month): link to where they end there.
+            return new StreamState(first.StreamId, first.Version, anchor);
+        }
         if (wholeChain || first.Version == 1)
         {
             return new StreamState(first.StreamId, 1, ChainHash.Genesis.ToArray());

@@ -15,7 +15,7 @@ public sealed record DelegationLink(string Kind, string Id, string? Detail);
 public sealed record WhyAuthorized(
     Guid EventId, AgentActionOccurred Event, IReadOnlyList<DelegationLink> Path,
     long GlobalSeq, long Version, DateTimeOffset RecordedAt, string PrevHash, string Hash,
-    bool HashMatchesContents, bool LinksToPreviousEvent)
+    bool HashMatchesContents, bool LinksToPreviousEvent, bool StoredInHotStore = true)
 {
     public bool IntegrityVerified => HashMatchesContents && LinksToPreviousEvent;
 }
@@ -47,7 +47,7 @@ public sealed class WhyAuthorizedQuery(NpgsqlDataSource dataSource)
         var links = storedPresent && previous is not null && previous.AsSpan().SequenceEqual(reader.GetFieldValue<byte[]>(9));
 
         return new WhyAuthorized(eventId, e, PathOf(e), seq, version, recordedAt,
-            Convert.ToHexStringLower(prevHash), Convert.ToHexStringLower(hash), hashMatches, links);
+            Convert.ToHexStringLower(prevHash), Convert.ToHexStringLower(hash), hashMatches, links, storedPresent);
     }
 
     /// <summary>The path human → delegations → agent → action → decision → policy → approvals → grant, from the event alone.</summary>

@@ -1,5 +1,8 @@
--- Chain hashes of a range of log positions, in order (the tree's leaves before hashing).
-SELECT global_seq, hash
-FROM audit.events
-WHERE global_seq BETWEEN @first AND @last
+-- Chain hashes of a range of log positions, in order (the tree's leaves before hashing), from the
+-- events and, for dropped months, the leaves retained at the drop.
+SELECT global_seq, hash FROM (
+    SELECT global_seq, hash FROM audit.events WHERE global_seq BETWEEN @first AND @last
+    UNION ALL
+    SELECT global_seq, hash FROM audit.retained_leaves WHERE global_seq BETWEEN @first AND @last
+) leaves
 ORDER BY global_seq

@@ -1,0 +1,180 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text.Json;
+using AuditPipeline.Core.Evidence;
+
+namespace AuditPipeline.Core.Retention;
+
+/// <summary>One sealed month in the archive index.</summary>
+public sealed record ArchivedSegment(string Month, string Path, string ManifestSha256, long Events, long CheckpointSize);
+
+/// <summary>
+/// The archive's object-store-shaped layout: <c>segments/yyyy/MM/</c> holds one sealed month as an
+/// evidence bundle with gzip-compressed events, and <c>index.json</c> lists every segment with its
+/// manifest's SHA-256. Nothing in it needs a database to verify; sync the whole folder to
+/// S3-compatible storage (write-once buckets) as it is.
+/// </summary>
+public sealed class ArchiveLayout(string root)
+{
+    public const string IndexFile = "index.json";
+
+    public string Root { get; } = root;
+
+    public static string MonthKey(DateOnly month) => month.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+
+    public static DateOnly ParseMonth(string text) =>
+        DateOnly.TryParseExact(text + "-01", "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var month)
+            ? month
+            : throw new ArgumentException($"'{text}' is not a month (yyyy-MM)");
+
+    public string RelativeSegment(DateOnly month) => $"segments/{month:yyyy}/{month:MM}";
+
+    public string SegmentDirectory(DateOnly month) => System.IO.Path.Combine(Root, "segments", month.ToString("yyyy", CultureInfo.InvariantCulture), month.ToString("MM", CultureInfo.InvariantCulture));
+
+    public List<ArchivedSegment> ReadIndex()
+    {
+        var path = System.IO.Path.Combine(Root, IndexFile);
+        return File.Exists(path) ? JsonSerializer.Deserialize<List<ArchivedSegment>>(File.ReadAllBytes(path), BundleFormat.Json) ?? [] : [];
+    }
+
+    public void WriteIndex(IEnumerable<ArchivedSegment> segments)
+    {
+        Directory.CreateDirectory(Root);
+        var path = System.IO.Path.Combine(Root, IndexFile);
+        var temp = path + ".tmp";
+        File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(segments.OrderBy(s => s.Month, StringComparer.Ordinal).ToList(), BundleFormat.Json));
+        File.Move(temp, path, overwrite: true);
+    }
+
+    public static string ManifestSha256(string segmentDirectory) =>
+        Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(System.IO.Path.Combine(segmentDirectory, BundleFormat.Manifest))));
+
+    /// <summary>(log position, chain hash) of every archived event, segment by segment in month order, each in log order.</summary>
+    public IEnumerable<(long Position, byte[] ChainHash)> ReadLeaves()
+    {
+        foreach (var segment in ReadIndex().OrderBy(s => s.Month, StringComparer.Ordinal))
+        {
+            using var reader = new StreamReader(new GZipStream(File.OpenRead(System.IO.Path.Combine(Root, segment.Path, BundleFormat.EventsCompressed)), CompressionMode.Decompress));
+            while (reader.ReadLine() is { } line)
+            {
+                using var doc = JsonDocument.Parse(line);
+                yield return (doc.RootElement.GetProperty("position").GetInt64(), Convert.FromHexString(doc.RootElement.GetProperty("hash").GetString()!));
+            }
+        }
+    }
+
+    /// <summary>An archived event's line (searched segment by segment, newest first: slow, and fine for audits).</summary>
+    public (string Month, JsonElement Line)? FindEvent(Guid eventId)
+    {
+        var needle = $"\"eventId\":\"{eventId}\"";
+        foreach (var segment in ReadIndex().OrderByDescending(s => s.Month, StringComparer.Ordinal))
+        {
+            var file = System.IO.Path.Combine(Root, segment.Path, BundleFormat.EventsCompressed);
+            if (!File.Exists(file))
+            {
+                continue;
+            }
+            using var reader = new StreamReader(new GZipStream(File.OpenRead(file), CompressionMode.Decompress));
+            while (reader.ReadLine() is { } line)
+            {
+                if (line.Contains(needle, StringComparison.Ordinal))
+                {
+                    return (segment.Month, JsonDocument.Parse(line).RootElement.Clone());
+                }
+            }
+        }
+        return null;
+    }
+}
+
+/// <summary>What verifying the archive found, and where each chain ends in it.</summary>
+public sealed class ArchiveReport
+{
+    public List<string> Problems { get; } = [];
+    public int Segments { get; set; }
+    public long Events { get; set; }
+    public Dictionary<string, (long Version, byte[] Hash)> ChainTails { get; } = new(StringComparer.Ordinal);
+    /// <summary>Per chain, the hash at the end of each archived segment: where a stored chain may resume.</summary>
+    public Dictionary<string, Dictionary<long, byte[]>> SegmentEnds { get; } = new(StringComparer.Ordinal);
+    public bool Ok => Problems.Count == 0;
+}
+
+/// <summary>
+/// Verifies the whole archive offline: every segment as an evidence bundle (manifest signature and
+/// files, chains, inclusion in its signed checkpoint), every index entry against its segment's
+/// manifest, and every chain's continuity from one month's segment to the next.
+/// </summary>
+public static class ArchiveVerifier
+{
+    public static ArchiveReport Verify(string root, string? trustedPublicKeyPem = null)
+    {
+        var layout = new ArchiveLayout(root);
+        var report = new ArchiveReport();
+        var index = layout.ReadIndex();
+        if (index.Count == 0)
+        {
+            report.Problems.Add($"{root}: no archive index ({ArchiveLayout.IndexFile}) or no segments in it");
+            return report;
+        }
+        foreach (var entry in index.OrderBy(s => s.Month, StringComparer.Ordinal))
+        {
+            var dir = Path.Combine(root, entry.Path);
+            var name = $"segment {entry.Month}";
+            if (!Directory.Exists(dir))
+            {
+                report.Problems.Add($"{name}: missing ({entry.Path})");
+                continue;
+            }
+            var bundle = BundleVerifier.Verify(dir, trustedPublicKeyPem);
+            report.Problems.AddRange(bundle.Problems.Select(p => $"{name}: {p}"));
+            report.Segments++;
+            report.Events += bundle.Events;
+            if (!File.Exists(Path.Combine(dir, BundleFormat.Manifest)))
+            {
+                continue;
+            }
+            if (ArchiveLayout.ManifestSha256(dir) != entry.ManifestSha256)
+            {
+                report.Problems.Add($"{name}: its manifest's SHA-256 differs from the archive index (the segment was replaced)");
+            }
+            BundleManifest? manifest;
+            try
+            {
+                manifest = JsonSerializer.Deserialize<BundleManifest>(File.ReadAllBytes(Path.Combine(dir, BundleFormat.Manifest)), BundleFormat.Json);
+            }
+            catch (JsonException)
+            {
+                continue; // named by the bundle check
+            }
+            if (manifest?.SealedMonth != entry.Month)
+            {
+                report.Problems.Add($"{name}: the manifest seals {manifest?.SealedMonth ?? "no month"}, not {entry.Month}");
+                continue;
+            }
+            // Month to month, each chain must continue exactly where it stopped.
+            foreach (var segment in manifest.Segments.OrderBy(s => s.Stream, StringComparer.Ordinal).ThenBy(s => s.FirstVersion))
+            {
+                var anchor = Convert.FromHexString(segment.AnchorHash);
+                if (report.ChainTails.TryGetValue(segment.Stream, out var tail))
+                {
+                    if (segment.FirstVersion != tail.Version + 1 || !anchor.AsSpan().SequenceEqual(tail.Hash))
+                    {
+                        report.Problems.Add($"{name}: chain '{segment.Stream}' resumes at version {segment.FirstVersion} but the archive before it ends at version {tail.Version} with another hash (the chain is broken between segments)");
+                    }
+                }
+                else if (segment.FirstVersion != 1)
+                {
+                    report.Problems.Add($"{name}: chain '{segment.Stream}' starts at version {segment.FirstVersion}, but no earlier segment holds versions 1..{segment.FirstVersion - 1}");
+                }
+                report.ChainTails[segment.Stream] = (segment.LastVersion, Convert.FromHexString(segment.LastHash));
+                if (!report.SegmentEnds.TryGetValue(segment.Stream, out var ends))
+                {
+                    report.SegmentEnds[segment.Stream] = ends = [];
+                }
+                ends[segment.LastVersion] = Convert.FromHexString(segment.LastHash);
+            }
+        }
+        return report;
+    }
+}

@@ -1,0 +1,335 @@
+using System.Globalization;
+using AuditPipeline.Core.Contract;
+using AuditPipeline.Core.Evidence;
+using AuditPipeline.Core.Store;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace AuditPipeline.Core.Retention;
+
+/// <summary>A retention operation that must not happen, and why.</summary>
+public sealed class RetentionRefusedException(string message) : Exception(message);
+
+/// <summary>A legal hold as folded from its retention events.</summary>
+public sealed record LegalHold(Guid Id, string? Agent, string? Owner, DateTimeOffset? From, DateTimeOffset? To, string Reason, string CreatedBy, DateTimeOffset CreatedAt)
+{
+    public string Describe() => string.Join(", ", new[]
+    {
+        Agent is null ? null : $"agent {Agent}", Owner is null ? null : $"owner {Owner}",
+        From is null && To is null ? null : $"recorded {From:yyyy-MM-dd} .. {To:yyyy-MM-dd}",
+    }.Where(x => x is not null));
+}
+
+public sealed record SealedMonth(DateOnly Month, string Segment, string ManifestSha256, long Events, long CheckpointSize, DateTimeOffset SealedAt, string SealedBy, DateTimeOffset? DroppedAt);
+
+/// <summary>
+/// Seals closed months into the archive, keeps legal holds, and drops sealed months from the hot
+/// store (docs/retention.md). Every operation is appended to the <c>retention log</c> chain.
+/// Dropping is the one operation that needs the schema owner's connection, and it refuses unless
+/// the month was sealed, its segment verifies offline and matches what was recorded at sealing,
+/// and no legal hold covers any of its events.
+/// </summary>
+public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore store, TimeProvider clock)
+{
+    /// <summary>How long after a month ends it counts as closed (late, clock-skewed appends land first).</summary>
+    public static readonly TimeSpan CloseAfter = TimeSpan.FromDays(1);
+
+    public async Task<SealedMonth> SealAsync(DateOnly month, ArchiveLayout archive, BundleExporter exporter, string actor, CancellationToken ct)
+    {
+        var (from, to) = Bounds(month);
+        if (to + CloseAfter > clock.GetUtcNow())
+        {
+            throw new RetentionRefusedException($"{ArchiveLayout.MonthKey(month)} is not closed yet: months can be sealed from {to + CloseAfter:yyyy-MM-dd HH:mm}Z on");
+        }
+        var sealedMonths = await SealedAsync(ct);
+        if (sealedMonths.Any(s => s.Month == month))
+        {
+            throw new RetentionRefusedException($"{ArchiveLayout.MonthKey(month)} is already sealed");
+        }
+        var after = sealedMonths.Count == 0 ? DateTimeOffset.MinValue : Bounds(sealedMonths[^1].Month).To;
+        if (sealedMonths.Count > 0 && sealedMonths[^1].Month > month)
+        {
+            throw new RetentionRefusedException($"months are sealed in order; {ArchiveLayout.MonthKey(sealedMonths[^1].Month)} is sealed already");
+        }
+        await using (var cmd = dataSource.CreateCommand("SELECT min(recorded_at) FROM audit.events WHERE recorded_at >= @after AND recorded_at < @from"))
+        {
+            cmd.Parameters.AddWithValue("after", after);
+            cmd.Parameters.AddWithValue("from", from);
+            if (await cmd.ExecuteScalarAsync(ct) is DateTime earlier)
+            {
+                throw new RetentionRefusedException($"seal {earlier:yyyy-MM} first: months are sealed in order, so every chain continues from one segment to the next");
+            }
+        }
+        var directory = archive.SegmentDirectory(month);
+        var result = await exporter.ExportAsync(new ExportRequest(from, to, [], [], actor) { CompressEvents = true, SealedMonth = ArchiveLayout.MonthKey(month) }, directory, null, ct);
+        var manifest = ArchiveLayout.ManifestSha256(directory);
+        var segment = new ArchivedSegment(ArchiveLayout.MonthKey(month), archive.RelativeSegment(month), manifest, result.Events, result.Checkpoint.Size);
+        archive.WriteIndex(archive.ReadIndex().Where(s => s.Month != segment.Month).Append(segment));
+
+        var at = clock.GetUtcNow();
+        await using (var cmd = dataSource.CreateCommand(SqlScripts.Query("retention_insert_sealed")))
+        {
+            cmd.Parameters.AddWithValue("month", month);
+            cmd.Parameters.AddWithValue("segment", segment.Path);
+            cmd.Parameters.AddWithValue("manifest_sha256", Convert.FromHexString(manifest));
+            cmd.Parameters.AddWithValue("events", result.Events);
+            cmd.Parameters.AddWithValue("checkpoint_size", result.Checkpoint.Size);
+            cmd.Parameters.AddWithValue("sealed_at", at);
+            cmd.Parameters.AddWithValue("sealed_by", actor);
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+        await RecordAsync(new RetentionRecorded
+        {
+            EventId = Guid.CreateVersion7(at), At = Timestamps.ToUtcMicroseconds(at), Action = RetentionAction.Sealed, Month = segment.Month, Actor = actor,
+            Detail = $"segment {segment.Path}, {result.Events} events, manifest sha256 {manifest}, checkpoint {result.Checkpoint.Size} root {result.Checkpoint.RootHash}",
+        }, ct);
+        return new SealedMonth(month, segment.Path, manifest, result.Events, result.Checkpoint.Size, at, actor, null);
+    }
+
+    public async Task<List<SealedMonth>> SealedAsync(CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(SqlScripts.Query("retention_sealed"));
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var result = new List<SealedMonth>();
+        while (await reader.ReadAsync(ct))
+        {
+            result.Add(new SealedMonth(DateOnly.FromDateTime(reader.GetDateTime(0)), reader.GetString(1), Convert.ToHexStringLower(reader.GetFieldValue<byte[]>(2)),
+                reader.GetInt64(3), reader.GetInt64(4), reader.GetFieldValue<DateTimeOffset>(5), reader.GetString(6),
+                reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7)));
+        }
+        return result;
+    }
+
+    public async Task<LegalHold> CreateHoldAsync(string? agent, string? owner, DateTimeOffset? from, DateTimeOffset? to, string reason, string actor, CancellationToken ct)
+    {
+        if (agent is null && owner is null && from is null && to is null)
+        {
+            throw new ArgumentException("a legal hold names an agent, an owner or a time range (or several)");
+        }
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            throw new ArgumentException("a legal hold needs a reason (the matter it is for)");
+        }
+        var at = clock.GetUtcNow();
+        var hold = new LegalHold(Guid.CreateVersion7(at), agent, owner, from, to, reason, actor, at);
+        await RecordAsync(new RetentionRecorded
+        {
+            EventId = Guid.CreateVersion7(at), At = Timestamps.ToUtcMicroseconds(at), Action = RetentionAction.HoldCreated, HoldId = hold.Id,
+            HoldAgent = agent, HoldOwner = owner, HoldFrom = from is null ? null : Timestamps.ToUtcMicroseconds(from.Value),
+            HoldTo = to is null ? null : Timestamps.ToUtcMicroseconds(to.Value), Actor = actor, Reason = reason,
+        }, ct);
+        return hold;
+    }
+
+    public async Task ReleaseHoldAsync(Guid id, string reason, string actor, CancellationToken ct)
+    {
+        if ((await HoldsAsync(ct)).All(h => h.Id != id))
+        {
+            throw new RetentionRefusedException($"no active legal hold {id}");
+        }
+        var at = clock.GetUtcNow();
+        await RecordAsync(new RetentionRecorded
+        {
+            EventId = Guid.CreateVersion7(at), At = Timestamps.ToUtcMicroseconds(at), Action = RetentionAction.HoldReleased, HoldId = id, Actor = actor, Reason = reason,
+        }, ct);
+    }
+
+    /// <summary>Active legal holds: created and not released, folded from the retention log.</summary>
+    public async Task<List<LegalHold>> HoldsAsync(CancellationToken ct)
+    {
+        var holds = new Dictionary<Guid, LegalHold>();
+        await using var cmd = dataSource.CreateCommand(SqlScripts.Query("retention_events"));
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var r = ContractJson.DeserializeRetention(System.Text.Encoding.UTF8.GetBytes(reader.GetString(0)));
+            if (r.Action == RetentionAction.HoldCreated && r.HoldId is { } id)
+            {
+                holds[id] = new LegalHold(id, r.HoldAgent, r.HoldOwner, r.HoldFrom, r.HoldTo, r.Reason ?? "", r.Actor, r.At);
+            }
+            else if (r.Action == RetentionAction.HoldReleased && r.HoldId is { } released)
+            {
+                holds.Remove(released);
+            }
+        }
+        return [.. holds.Values];
+    }
+
+    /// <summary>
+    /// Drops a sealed month's partition from the hot store, as the schema owner. Refuses (and
+    /// changes nothing) unless the month is sealed, its segment verifies offline and is the one
+    /// recorded at sealing, and no active legal hold covers any of its events.
+    /// </summary>
+    public async Task DropAsync(DateOnly month, ArchiveLayout archive, NpgsqlDataSource owner, string actor, string? trustedPublicKeyPem, CancellationToken ct)
+    {
+        var key = ArchiveLayout.MonthKey(month);
+        var sealedMonth = (await SealedAsync(ct)).FirstOrDefault(s => s.Month == month)
+            ?? throw new RetentionRefusedException($"{key} is not sealed: seal it first (auditctl archive seal --month {key})");
+        if (sealedMonth.DroppedAt is not null)
+        {
+            throw new RetentionRefusedException($"{key} was dropped already, at {sealedMonth.DroppedAt:yyyy-MM-dd HH:mm}Z");
+        }
+        var directory = Path.Combine(archive.Root, sealedMonth.Segment);
+        if (!Directory.Exists(directory))
+        {
+            throw new RetentionRefusedException($"{key}: its archive segment {directory} is missing; refusing to drop the only copy");
+        }
+        var check = BundleVerifier.Verify(directory, trustedPublicKeyPem);
+        if (!check.Ok)
+        {
+            throw new RetentionRefusedException($"{key}: its archive segment does not verify ({string.Join("; ", check.Problems.Take(3))}); refusing to drop the only good copy");
+        }
+        if (ArchiveLayout.ManifestSha256(directory) != sealedMonth.ManifestSha256)
+        {
+            throw new RetentionRefusedException($"{key}: the archive segment is not the one sealed (manifest SHA-256 differs from the one recorded at sealing)");
+        }
+        var (from, to) = Bounds(month);
+        foreach (var hold in await HoldsAsync(ct))
+        {
+            if (await CoversAsync(hold, from, to, ct))
+            {
+                throw new RetentionRefusedException($"{key}: legal hold {hold.Id} ({hold.Describe()}; {hold.Reason}) covers events of this month; release it first");
+            }
+        }
+        if (check.Events != sealedMonth.Events || await CountAsync(from, to, ct) != sealedMonth.Events)
+        {
+            throw new RetentionRefusedException($"{key}: the hot store holds another number of events than the segment ({sealedMonth.Events}); seal again after investigating");
+        }
+
+        // Proofs and roots must keep working without the month's rows: whole 256-leaf blocks live on
+        // as stored tree nodes (the tree projection must have passed the month), and the leaves of
+        // blocks shared with other months are retained below.
+        await using (var last = dataSource.CreateCommand(SqlScripts.Query("retention_month_positions")))
+        {
+            last.Parameters.AddWithValue("from", from);
+            last.Parameters.AddWithValue("to", to);
+            var lastPosition = (long)(await last.ExecuteScalarAsync(ct))!;
+            var covered = await new Integrity.StoredMerkleTree(dataSource).CoveredSizeAsync(ct);
+            if (covered < lastPosition / 256 * 256)
+            {
+                throw new RetentionRefusedException($"{key}: the Merkle tree projection has reached log position {covered}, not yet the month's last event ({lastPosition}); wait for the projection worker");
+            }
+        }
+        var partition = $"events_{month:yyyy_MM}";
+        var at = clock.GetUtcNow();
+        try
+        {
+            await DropPartitionAsync(owner, month, partition, sealedMonth.ManifestSha256, from, to, actor, at, ct);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            throw new RetentionRefusedException($"{key}: dropping a month needs the schema owner's connection (Store:AdminConnectionString); nothing was changed ({ex.MessageText})");
+        }
+        await RecordAsync(new RetentionRecorded
+        {
+            EventId = Guid.CreateVersion7(at), At = Timestamps.ToUtcMicroseconds(at), Action = RetentionAction.Dropped, Month = key, Actor = actor,
+            Detail = $"partition audit.{partition}, {sealedMonth.Events} events, archived in {sealedMonth.Segment} (manifest sha256 {sealedMonth.ManifestSha256}), verified before the drop",
+        }, ct);
+    }
+
+    /// <summary>One owner transaction: record the drop, retain the shared blocks' leaves, drop the partition.</summary>
+    private static async Task DropPartitionAsync(NpgsqlDataSource owner, DateOnly month, string partition, string manifestSha256,
+        DateTimeOffset from, DateTimeOffset to, string actor, DateTimeOffset at, CancellationToken ct)
+    {
+        await using (var conn = await owner.OpenConnectionAsync(ct))
+        await using (var tx = await conn.BeginTransactionAsync(ct))
+        {
+            await using (var record = new NpgsqlCommand(SqlScripts.Query("retention_insert_dropped"), conn, tx))
+            {
+                record.Parameters.AddWithValue("month", month);
+                record.Parameters.AddWithValue("manifest_sha256", Convert.FromHexString(manifestSha256));
+                record.Parameters.AddWithValue("dropped_at", at);
+                record.Parameters.AddWithValue("dropped_by", actor);
+                await record.ExecuteNonQueryAsync(ct);
+            }
+            await using (var retain = new NpgsqlCommand(SqlScripts.Query("retention_retain_leaves"), conn, tx))
+            {
+                retain.Parameters.AddWithValue("from", from);
+                retain.Parameters.AddWithValue("to", to);
+                await retain.ExecuteNonQueryAsync(ct);
+            }
+            // The partition name is built from a parsed month only (yyyy_MM digits), never from input text.
+            await using (var drop = new NpgsqlCommand($"ALTER TABLE audit.events DETACH PARTITION audit.{partition}; DROP TABLE audit.{partition};", conn, tx))
+            {
+                await drop.ExecuteNonQueryAsync(ct);
+            }
+            await tx.CommitAsync(ct);
+        }
+    }
+
+    /// <summary>Chains that cross from the archive into the hot store must link: the stored event after each archived tail must point at it.</summary>
+    public async Task<List<string>> CheckCrossingAsync(IReadOnlyDictionary<string, (long Version, byte[] Hash)> tails, CancellationToken ct)
+    {
+        var problems = new List<string>();
+        if (tails.Count == 0)
+        {
+            return problems;
+        }
+        await using var cmd = dataSource.CreateCommand(SqlScripts.Query("archive_next_link"));
+        cmd.Parameters.Add(new NpgsqlParameter("streams", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = tails.Keys.ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter("versions", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = tails.Values.Select(t => t.Version).ToArray() });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var stream = reader.GetString(0);
+            if (!reader.GetFieldValue<byte[]>(2).AsSpan().SequenceEqual(tails[stream].Hash))
+            {
+                problems.Add($"chain '{stream}': stored version {reader.GetInt64(1)} does not link to version {tails[stream].Version} in the archive (prev_hash differs)");
+            }
+        }
+        return problems;
+    }
+
+    private async Task<bool> CoversAsync(LegalHold hold, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        if ((hold.From is { } f && f >= to) || (hold.To is { } t && t <= from))
+        {
+            return false;
+        }
+        if (hold.Agent is null && hold.Owner is null)
+        {
+            return true;
+        }
+        var agents = new List<string>();
+        if (hold.Agent is not null)
+        {
+            agents.Add(hold.Agent);
+        }
+        if (hold.Owner is not null)
+        {
+            await using var byOwner = dataSource.CreateCommand(SqlScripts.Query("agents_of_owners"));
+            byOwner.Parameters.Add(new NpgsqlParameter("owners", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = new[] { hold.Owner } });
+            await using var reader = await byOwner.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                agents.Add(reader.GetString(0));
+            }
+        }
+        await using var cmd = dataSource.CreateCommand(SqlScripts.Query("retention_month_has_agents"));
+        cmd.Parameters.AddWithValue("from", hold.From is { } hf && hf > from ? hf : from);
+        cmd.Parameters.AddWithValue("to", hold.To is { } ht && ht < to ? ht : to);
+        cmd.Parameters.Add(new NpgsqlParameter("agents", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = agents.ToArray() });
+        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    private async Task<long> CountAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand("SELECT count(*) FROM audit.events WHERE recorded_at >= @from AND recorded_at < @to");
+        cmd.Parameters.AddWithValue("from", from);
+        cmd.Parameters.AddWithValue("to", to);
+        return (long)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    private async Task RecordAsync(RetentionRecorded r, CancellationToken ct)
+    {
+        var payload = ContractJson.SerializeCanonical(r);
+        await store.AppendAsync([new IncomingEvent(r.EventId, RetentionRecorded.Stream, RetentionRecorded.TypeName, r.At, payload,
+            new SourceMessage(new SourcePosition("retention", 0, 0), null, payload))], [], ct);
+    }
+
+    private static (DateTimeOffset From, DateTimeOffset To) Bounds(DateOnly month)
+    {
+        var from = new DateTimeOffset(month.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        return (from, from.AddMonths(1));
+    }
+}

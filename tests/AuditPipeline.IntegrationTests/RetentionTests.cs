@@ -1,0 +1,191 @@
+using System.Text.RegularExpressions;
+using AuditPipeline.Core.Contract;
+using AuditPipeline.Core.Evidence;
+using AuditPipeline.Core.Integrity;
+using AuditPipeline.Core.Store;
+using AuditPipeline.Emitter;
+using AuditPipeline.IntegrationTests.Infrastructure;
+using AuditPipeline.Projections;
+using AuditPipeline.Testing;
+using Npgsql;
+using Xunit;
+
+namespace AuditPipeline.IntegrationTests;
+
+/// <summary>Issue 8 on a real PostgreSQL: sealing months into the archive, legal holds, dropping from the hot store.</summary>
+[Collection(PipelineCollection.Name)]
+public sealed class RetentionTests(PipelineFixture fx) : IDisposable
+{
+    private readonly string _work = Directory.CreateTempSubdirectory("ap-retention-").FullName;
+    private readonly CheckpointSigner _signer = CheckpointSigner.Generate();
+
+    public void Dispose()
+    {
+        _signer.Dispose();
+        Directory.Delete(_work, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_month_sealed_archived_and_dropped_leaves_a_history_that_verifies_and_answers_why_from_the_archive()
+    {
+        var (store, ds, approved) = await HistoryAsync();
+        var archive = Path.Combine(_work, "archive");
+        var env = await EnvAsync();
+
+        var (outOfOrder, outOfOrderText) = await fx.AuditctlAsync(store, env, "archive", "seal", "--month", "2026-10", "--archive", archive, "--by", "ops@example.com");
+        Assert.True(outOfOrder == 1, outOfOrderText);
+        Assert.Contains("seal 2026-09 first", outOfOrderText);
+        foreach (var month in new[] { "2026-09", "2026-10" })
+        {
+            var (exit, output) = await fx.AuditctlAsync(store, env, "archive", "seal", "--month", month, "--archive", archive, "--by", "ops@example.com");
+            Assert.True(exit == 0, output);
+        }
+        var (open, openText) = await fx.AuditctlAsync(store, env, "archive", "seal", "--month", DateTime.UtcNow.ToString("yyyy-MM"), "--archive", archive, "--by", "ops@example.com");
+        Assert.True(open == 1, openText);
+        Assert.Contains("not closed", openText);
+        Assert.True(File.Exists(Path.Combine(archive, "segments", "2026", "09", BundleFormat.EventsCompressed)));
+        Assert.True(BundleVerifier.Verify(Path.Combine(archive, "segments", "2026", "09")).Ok);
+
+        var (dropExit, dropText) = await fx.AuditctlAsync(store, env, "archive", "drop", "--month", "2026-09", "--archive", archive, "--by", "ops@example.com");
+        Assert.True(dropExit == 0, dropText);
+        Assert.Equal(0, await store.CountAsync("SELECT count(*) FROM pg_tables WHERE schemaname = 'audit' AND tablename = 'events_2026_09'"));
+        Assert.Equal(0, await store.CountAsync("SELECT count(*) FROM audit.events WHERE recorded_at < '2026-10-01'"));
+
+        // The whole history, archive + hot: chains, segments, chains crossing into the store, every checkpoint.
+        var (plainExit, plainText) = await fx.AuditctlAsync(store, "verify");
+        Assert.True(plainExit == 1, "without the archive the chains start mid-way: " + plainText);
+        var (verifyExit, verifyText) = await fx.AuditctlAsync(store, env, "verify", "--archive", archive);
+        Assert.True(verifyExit == 0, verifyText);
+        Assert.Contains("archive: OK, 2 sealed months", verifyText);
+        var (crossExit, crossText) = await fx.AuditctlAsync(store, env, "archive", "verify", "--archive", archive, "--with-store");
+        Assert.True(crossExit == 0, crossText);
+        await IntegrityKit.ProjectTreeAsync(ds);
+        var (signExit, signText) = await fx.AuditctlAsync(store, env, "checkpoint", "create");
+        Assert.True(signExit == 0, "a checkpoint after the drop (stored nodes + retained leaves): " + signText);
+        var (cpExit, cpText) = await fx.AuditctlAsync(store, env, "checkpoint", "verify", "--archive", archive);
+        Assert.True(cpExit == 0, cpText);
+        Assert.Contains("checkpoint verify: OK", cpText);
+        // Proofs still work for events next to the dropped month.
+        var october = (await StoreSubscription.ReadAfterAsync(ds, 0, 1, default))[0];
+        Assert.True((await new ProofService(ds).InclusionAsync(october.EventId, null, default)).Verified);
+
+        var (whyExit, whyText) = await fx.AuditctlAsync(store, env, "why", approved.ToString(), "--archive", archive);
+        Assert.True(whyExit == 0, whyText);
+        Assert.Contains("archived: sealed month 2026-09", whyText);
+        Assert.Contains("bob@example.com", whyText);
+        Assert.Contains("verified: the archived event matches its chain hash", whyText);
+
+        // The retention log records both seals and the drop, as hash-chained events.
+        Assert.Equal(3, await store.CountAsync("SELECT count(*) FROM audit.events WHERE stream_id = 'retention log'"));
+        var (listExit, listText) = await fx.AuditctlAsync(store, env, "archive", "list");
+        Assert.Equal(0, listExit);
+        Assert.Matches(new Regex(@"2026-09 .* dropped"), listText);
+        Assert.Matches(new Regex(@"2026-10 .* hot"), listText);
+
+        // Tampering with the archive after the drop is caught, and names the segment.
+        var events = Path.Combine(archive, "segments", "2026", "09", BundleFormat.EventsCompressed);
+        var bytes = await File.ReadAllBytesAsync(events);
+        bytes[bytes.Length / 2] ^= 0x20;
+        await File.WriteAllBytesAsync(events, bytes);
+        var (tamperExit, tamperText) = await fx.AuditctlAsync(store, env, "verify", "--archive", archive);
+        Assert.Equal(1, tamperExit);
+        Assert.Contains("segment 2026-09", tamperText);
+    }
+
+    [Fact]
+    public async Task A_drop_is_refused_when_the_archive_is_missing_or_corrupted_or_a_legal_hold_covers_the_month()
+    {
+        var (store, _, _) = await HistoryAsync();
+        var archive = Path.Combine(_work, "archive");
+        var env = await EnvAsync();
+        Task<(int ExitCode, string Output)> Ctl(params string[] args) => fx.AuditctlAsync(store, env, args);
+        Task<(int ExitCode, string Output)> Drop() => Ctl("archive", "drop", "--month", "2026-09", "--archive", archive, "--by", "ops@example.com");
+
+        var (unsealed, unsealedText) = await Drop();
+        Assert.True(unsealed == 1 && unsealedText.Contains("not sealed", StringComparison.Ordinal), unsealedText);
+        Assert.Equal(0, (await Ctl("archive", "seal", "--month", "2026-09", "--archive", archive, "--by", "ops@example.com")).ExitCode);
+        var segment = Path.Combine(archive, "segments", "2026", "09");
+
+        // Missing archive.
+        Directory.Move(segment, segment + ".away");
+        var (missing, missingText) = await Drop();
+        Assert.True(missing == 1 && missingText.Contains("missing", StringComparison.Ordinal), missingText);
+        Directory.Move(segment + ".away", segment);
+
+        // Corrupted archive.
+        var events = Path.Combine(segment, BundleFormat.EventsCompressed);
+        var original = await File.ReadAllBytesAsync(events);
+        var corrupted = original.ToArray();
+        corrupted[corrupted.Length / 3] ^= 0x01;
+        await File.WriteAllBytesAsync(events, corrupted);
+        var (bad, badText) = await Drop();
+        Assert.True(bad == 1 && badText.Contains("does not verify", StringComparison.Ordinal), badText);
+        await File.WriteAllBytesAsync(events, original);
+
+        // Legal holds: by agent, by owner, by time range; one that does not overlap is no obstacle.
+        var fleet = new SampleFleet(6, seed: 4);
+        var holds = new List<string>();
+        foreach (var hold in new[]
+                 {
+                     new[] { "--agent", fleet.Agents[1].Id },
+                     new[] { "--owner", fleet.Agents[2].Owner! },
+                     new[] { "--from", "2026-09-15T00:00:00Z", "--to", "2026-09-16T00:00:00Z" },
+                 })
+        {
+            var (created, createdText) = await Ctl([.. new[] { "hold", "create", "--reason", "matter 42", "--by", "legal@example.com" }, .. hold]);
+            Assert.True(created == 0, createdText);
+            holds.Add(Regex.Match(createdText, @"hold ([0-9a-f-]{36})").Groups[1].Value);
+            var (held, heldText) = await Drop();
+            Assert.True(held == 1 && heldText.Contains("legal hold", StringComparison.Ordinal) && heldText.Contains("matter 42", StringComparison.Ordinal), heldText);
+            Assert.Equal(0, (await Ctl("hold", "release", holds[^1], "--reason", "matter closed", "--by", "legal@example.com")).ExitCode);
+        }
+        Assert.Equal(0, (await Ctl("hold", "create", "--from", "2025-01-01T00:00:00Z", "--to", "2025-02-01T00:00:00Z", "--reason", "old matter", "--by", "legal@example.com")).ExitCode);
+        Assert.Equal(1, await store.CountAsync("SELECT count(*) FROM pg_tables WHERE schemaname = 'audit' AND tablename = 'events_2026_09'"));
+
+        var (dropped, droppedText) = await Drop();
+        Assert.True(dropped == 0, droppedText);
+        Assert.Equal(0, await store.CountAsync("SELECT count(*) FROM pg_tables WHERE schemaname = 'audit' AND tablename = 'events_2026_09'"));
+        var (again, againText) = await Drop();
+        Assert.True(again == 1 && againText.Contains("dropped already", StringComparison.Ordinal), againText);
+        // Seal, 4 holds created, 3 released, drop: all in the retention log, which verifies.
+        Assert.Equal(9, await store.CountAsync("SELECT count(*) FROM audit.events WHERE stream_id = 'retention log'"));
+        var (_, holdList) = await Ctl("hold", "list");
+        Assert.Contains("old matter", holdList);
+        Assert.DoesNotContain("matter 42", holdList);
+        // The app role alone cannot drop: the operation needs the schema owner.
+        Assert.Equal(0, (await Ctl("archive", "seal", "--month", "2026-10", "--archive", archive, "--by", "ops@example.com")).ExitCode);
+        var (noOwner, noOwnerText) = await fx.AuditctlAsync(store, new Dictionary<string, string>(env) { ["Store__AdminConnectionString"] = store.AppConnectionString },
+            "archive", "drop", "--month", "2026-10", "--archive", archive, "--by", "ops@example.com");
+        Assert.True(noOwner == 1, noOwnerText);
+        Assert.Contains("needs the schema owner", noOwnerText);
+        Assert.Equal(1, await store.CountAsync("SELECT count(*) FROM pg_tables WHERE schemaname = 'audit' AND tablename = 'events_2026_10'"));
+        Assert.Equal(0, await store.CountAsync("SELECT count(*) FROM audit.dropped_months WHERE month = '2026-10-01'"));
+    }
+
+    /// <summary>September and October 2026 (closed months), then today; the tree and read models projected.</summary>
+    private async Task<(TestStore Store, NpgsqlDataSource Ds, Guid SeptemberApproved)> HistoryAsync()
+    {
+        var store = await fx.Postgres.CreateStoreAsync();
+        var ds = store.AppDataSource();
+        var clock = new ManualClock(new DateTimeOffset(2026, 9, 10, 12, 0, 0, TimeSpan.Zero));
+        var events = new PostgresEventStore(ds, clock);
+        var fleet = new SampleFleet(6, seed: 4);
+        await events.AppendAsync(TestEvents.AcrossFleet(fleet, 600), [], default);
+        var (denied, approved) = TestScenarios.DeniedThenApproved(fleet.Agents[0], clock.Now);
+        await events.AppendAsync([TestEvents.Incoming(denied), TestEvents.Incoming(approved)], [], default);
+        clock.Now = new DateTimeOffset(2026, 10, 12, 12, 0, 0, TimeSpan.Zero);
+        await events.AppendAsync(TestEvents.AcrossFleet(fleet, 500), [], default);
+        clock.Now = DateTimeOffset.UtcNow;
+        await events.AppendAsync(TestEvents.AcrossFleet(fleet, 300), [], default);
+        await IntegrityKit.ProjectTreeAsync(ds);
+        await new ReadModelProjectionRunner(ds).RunAsync();
+        return (store, ds, approved.EventId);
+    }
+
+    private async Task<Dictionary<string, string>> EnvAsync()
+    {
+        var key = Path.Combine(_work, $"signing-{Guid.NewGuid():N}.pem");
+        await File.WriteAllTextAsync(key, _signer.ExportPrivateKeyPem());
+        return new Dictionary<string, string>(IntegrityKit.Env(key, null));
+    }
+}
