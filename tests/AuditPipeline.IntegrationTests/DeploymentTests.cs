@@ -164,6 +164,12 @@ public sealed partial class DeploymentTests
             Assert.Matches(distributed, cluster);
             Assert.Matches(new Regex($@"CREATE TABLE IF NOT EXISTS {table}_local ON CLUSTER [^;]*ENGINE = Replicated\w*MergeTree\('/clickhouse/tables/\{{shard\}}/{table}_local', '\{{replica\}}'\)"), cluster);
         }
+        // The cluster's agent_actions has exactly the single server's columns (the projector writes RowBinary in that order).
+        static string Columns(string sql, string table) =>
+            Regex.Replace(Regex.Match(sql, $@"CREATE TABLE IF NOT EXISTS {table}\b[^(]*\((?<cols>[^)]*)\)").Groups["cols"].Value, @"\s+", " ").Trim();
+        var singleActions = File.ReadAllText(Path.Combine(RepoPaths.Root, "projections", "AuditPipeline.ClickHouse", "Ddl", "0001_agent_actions.sql"));
+        Assert.NotEmpty(Columns(singleActions, "agent_actions"));
+        Assert.Equal(Columns(singleActions, "agent_actions"), Columns(cluster, "agent_actions_local"));
     }
 
     /// <summary>Section__Key for every public settable property of every options class (read from the sources).</summary>
