@@ -82,7 +82,10 @@ public sealed class DetectionWorker(
                 from = batch[^1].GlobalSeq;
             }
         }
-        var stored = await alerts.ReadAsync(clock.GetUtcNow().AddDays(-options.Value.IncidentLookbackDays), checkpoint, ct);
+        // Every stored alert event, not only those below the checkpoint: a batch's alerts are appended
+        // before its checkpoint moves, so a crash in between leaves them past it. Replaying that batch
+        // then finds the incident open (and regenerates the same alert ids, which the store drops).
+        var stored = await alerts.ReadAsync(clock.GetUtcNow().AddDays(-options.Value.IncidentLookbackDays), long.MaxValue, ct);
         engine.ResetIncidents(stored.Select(s => s.Alert));
         _engine = engine;
         logger.LogInformation(

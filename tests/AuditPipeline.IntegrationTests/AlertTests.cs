@@ -82,7 +82,10 @@ public sealed class AlertTests(PipelineFixture fx)
         var log = new AlertLog(ds, new PostgresEventStore(ds, TimeProvider.System));
         var now = MinuteFloor(DateTimeOffset.UtcNow);
 
-        var first = StartDetector(store, alertsTopic, receiver);
+        // The first detector must still hold the incident open when it is killed: without the wall
+        // clock closing its quiet minutes (idle advance), only event time moves it, and the events
+        // stop mid-runaway. (With 2 s it could recover the incident before the kill on a busy machine.)
+        var first = StartDetector(store, alertsTopic, receiver, idleAdvanceSeconds: 3600);
         await EmitAsync(topic, now.AddMinutes(-60), now.AddMinutes(-16), runawayFrom: now.AddMinutes(-20), runawayTo: now.AddMinutes(-12));
         await PipelineFixture.WaitUntilAsync(async () => (await log.ReadAsync(DateTimeOffset.MinValue, long.MaxValue, default))
             .Any(a => a.Alert.Change == AlertChange.Opened), TimeSpan.FromMinutes(2), () => Task.FromResult(first.Output));
@@ -98,7 +101,7 @@ public sealed class AlertTests(PipelineFixture fx)
         var opened = Assert.Single(alerts, a => a.Change == AlertChange.Opened);
         Assert.Single(alerts, a => a.Change == AlertChange.Recovered);
         Assert.All(alerts, a => Assert.Equal(opened.IncidentId, a.IncidentId));
-        Assert.Contains("1 open incidents reloaded", second.Output, StringComparison.Ordinal);
+        Assert.True(second.Output.Contains("1 open incidents reloaded", StringComparison.Ordinal), "second detector:\n" + second.Output + "\nfirst detector:\n" + first.Output);
         // Nothing lost on the way out: every stored change reached the webhook (a repeat after the kill carries the same key).
         await PipelineFixture.WaitUntilAsync(() => Task.FromResult(receiver.Succeeded("/generic").Select(r => r.Key).Distinct().Count() == alerts.Count),
             TimeSpan.FromSeconds(30), () => Task.FromResult(receiver.Describe()));
@@ -116,7 +119,7 @@ public sealed class AlertTests(PipelineFixture fx)
         return (store, topic, alertsTopic);
     }
 
-    private ChildProcess StartDetector(TestStore store, string alertsTopic, WebhookReceiver receiver) =>
+    private ChildProcess StartDetector(TestStore store, string alertsTopic, WebhookReceiver receiver, int idleAdvanceSeconds = 2) =>
         ChildProcess.StartDotnet(RepoPaths.DetectorServiceDll, new Dictionary<string, string>
         {
             ["Store__ConnectionString"] = store.AppConnectionString,
@@ -131,7 +134,7 @@ public sealed class AlertTests(PipelineFixture fx)
             ["Alerts__Webhooks__1__RoutingKey"] = "test-routing-key",
             ["Detectors__ColdStartMinutes"] = "10",
             ["Detectors__IncidentQuietMinutes"] = "4",
-            ["Detection__IdleAdvanceSeconds"] = "2",
+            ["Detection__IdleAdvanceSeconds"] = idleAdvanceSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Logging__LogLevel__Default"] = "Information",
         });
 
