@@ -401,12 +401,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         Directory.Delete(bundle, recursive: true);
     }
 
-    private async Task<string> WriteKeyAsync()
-    {
-        var path = Path.Combine(_work, $"signing-{Guid.NewGuid():N}.pem");
-        await File.WriteAllTextAsync(path, _signer.ExportPrivateKeyPem());
-        return path;
-    }
+    private Task<string> WriteKeyAsync() => IntegrityKit.WriteKeyAsync(_signer, _work);
 }
 
 /// <summary>Runs the read-model projection once to the head (the owner → agents lookup of exports uses it).</summary>
@@ -443,6 +438,14 @@ internal static class IntegrityKit
             tree.Append(StoredMerkleTree.LeafHash(position, hash));
         }
         return tree;
+    }
+
+    /// <summary>The signer's private key as a PEM file in <paramref name="folder"/> (what Integrity__SigningKeyFile points at).</summary>
+    public static async Task<string> WriteKeyAsync(CheckpointSigner signer, string folder)
+    {
+        var path = Path.Combine(folder, $"signing-{Guid.NewGuid():N}.pem");
+        await File.WriteAllTextAsync(path, signer.ExportPrivateKeyPem());
+        return path;
     }
 
     public static IReadOnlyDictionary<string, string> Env(string keyFile, string? checkpointDirectory) => new Dictionary<string, string>

@@ -182,10 +182,6 @@ public sealed class RetentionTests(PipelineFixture fx) : IDisposable
         return (store, ds, approved.EventId);
     }
 
-    private async Task<Dictionary<string, string>> EnvAsync()
-    {
-        var key = Path.Combine(_work, $"signing-{Guid.NewGuid():N}.pem");
-        await File.WriteAllTextAsync(key, _signer.ExportPrivateKeyPem());
-        return new Dictionary<string, string>(IntegrityKit.Env(key, null));
-    }
+    private async Task<Dictionary<string, string>> EnvAsync() =>
+        new(IntegrityKit.Env(await IntegrityKit.WriteKeyAsync(_signer, _work), null));
 }

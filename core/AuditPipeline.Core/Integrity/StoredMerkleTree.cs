@@ -172,29 +172,19 @@ public sealed class StoredMerkleTree(NpgsqlDataSource dataSource)
     public static async IAsyncEnumerable<(long Position, byte[] ChainHash)> ReadLeavesAsync(
         NpgsqlDataSource dataSource, long first, long last, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        const long chunk = 100_000;
-        for (var from = first; from <= last; from += chunk)
+        var expected = first;
+        await foreach (var leaf in ReadAvailableLeavesAsync(dataSource, first, last, ct))
         {
-            var to = Math.Min(last, from + chunk - 1);
-            await using var cmd = dataSource.CreateCommand(SqlScripts.Query("merkle_read_leaves"));
-            cmd.Parameters.AddWithValue("first", from);
-            cmd.Parameters.AddWithValue("last", to);
-            await using var reader = await cmd.ExecuteReaderAsync(ct);
-            var expected = from;
-            while (await reader.ReadAsync(ct))
+            if (leaf.Position != expected)
             {
-                var position = reader.GetInt64(0);
-                if (position != expected)
-                {
-                    throw new InvalidOperationException($"the log has no event at position {expected} (found {position}); run auditctl verify");
-                }
-                expected++;
-                yield return (position, reader.GetFieldValue<byte[]>(1));
+                throw new InvalidOperationException($"the log has no event at position {expected} (found {leaf.Position}); run auditctl verify");
             }
-            if (expected != to + 1)
-            {
-                throw new InvalidOperationException($"the log has no event at position {expected}; run auditctl verify");
-            }
+            expected++;
+            yield return leaf;
+        }
+        if (expected != last + 1)
+        {
+            throw new InvalidOperationException($"the log has no event at position {expected}; run auditctl verify");
         }
     }
 }

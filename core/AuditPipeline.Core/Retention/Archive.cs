@@ -58,8 +58,12 @@ public sealed class ArchiveLayout(string root)
             using var reader = new StreamReader(new GZipStream(File.OpenRead(System.IO.Path.Combine(Root, segment.Path, BundleFormat.EventsCompressed)), CompressionMode.Decompress));
             while (reader.ReadLine() is { } line)
             {
-                using var doc = JsonDocument.Parse(line);
-                yield return (doc.RootElement.GetProperty("position").GetInt64(), Convert.FromHexString(doc.RootElement.GetProperty("hash").GetString()!));
+                // The bundle's strict line parser: it reads the fields before the payload and never parses the payload.
+                if (!EventLine.TryParse(System.Text.Encoding.UTF8.GetBytes(line), out var e, out var problem))
+                {
+                    throw new InvalidDataException($"segment {segment.Month}: {problem} (run auditctl archive verify)");
+                }
+                yield return (e.Position, e.Hash.ToArray());
             }
         }
     }

@@ -51,7 +51,7 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
         {
             throw new RetentionRefusedException($"months are sealed in order; {ArchiveLayout.MonthKey(sealedMonths[^1].Month)} is sealed already");
         }
-        await using (var cmd = dataSource.CreateCommand("SELECT min(recorded_at) FROM audit.events WHERE recorded_at >= @after AND recorded_at < @from"))
+        await using (var cmd = dataSource.CreateCommand(SqlScripts.Query("retention_unsealed_before")))
         {
             cmd.Parameters.AddWithValue("after", after);
             cmd.Parameters.AddWithValue("from", from);
@@ -314,7 +314,7 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
 
     private async Task<long> CountAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand("SELECT count(*) FROM audit.events WHERE recorded_at >= @from AND recorded_at < @to");
+        await using var cmd = dataSource.CreateCommand(SqlScripts.Query("retention_month_count"));
         cmd.Parameters.AddWithValue("from", from);
         cmd.Parameters.AddWithValue("to", to);
         return (long)(await cmd.ExecuteScalarAsync(ct))!;
