@@ -36,6 +36,33 @@ internal static class CliSettings
         return options;
     }
 
+    /// <summary>The retention policy, validated like a service's options.</summary>
+    public static AuditPipeline.Core.Retention.RetentionPolicy Retention()
+    {
+        var policy = new AuditPipeline.Core.Retention.RetentionPolicy();
+        Configuration.GetSection(AuditPipeline.Core.Retention.RetentionPolicy.Section).Bind(policy);
+        var problems = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+        return System.ComponentModel.DataAnnotations.Validator.TryValidateObject(policy, new(policy), problems, validateAllProperties: true)
+            ? policy
+            : throw new ArgumentException($"Retention settings: {string.Join("; ", problems.Select(p => p.ErrorMessage))}");
+    }
+
+    public static AuditPipeline.Core.Redaction.RedactionOptions Redaction()
+    {
+        var options = new AuditPipeline.Core.Redaction.RedactionOptions();
+        Configuration.GetSection(AuditPipeline.Core.Redaction.RedactionOptions.Section).Bind(options);
+        return options;
+    }
+
+    /// <summary>The subject key table with the master key, or null when no master key is configured.</summary>
+    public static AuditPipeline.Core.Redaction.SubjectKeyStore? SubjectKeys(NpgsqlDataSource dataSource)
+    {
+        var options = Redaction();
+        return options.Enabled
+            ? new(dataSource, new AuditPipeline.Core.Redaction.RedactionKeys(options.LoadMasterKey()), TimeProvider.System)
+            : null;
+    }
+
     public static string KafkaBootstrap()
     {
         var kafka = new KafkaOptions();

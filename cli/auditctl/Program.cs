@@ -11,6 +11,8 @@ var root = new RootCommand("auditctl: operate AuditPipeline (schema, verificatio
     IntegrityCommands.CreateVerifyBundle(),
     RetentionCommands.CreateArchive(),
     RetentionCommands.CreateHold(),
+    RetentionCommands.CreateRetention(),
+    SubjectCommands.Create(),
     WhyCommand.Create(),
     DetectCommand.Create(),
     AlertCommands.Create(),

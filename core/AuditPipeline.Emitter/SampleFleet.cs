@@ -54,6 +54,7 @@ public sealed class SampleFleet
         var human = agent.Owner ?? "unknown@example.com";
         var inputTokens = _random.Next(200, 4000);
         var outputTokens = _random.Next(50, 1500);
+        var operation = Operations[_random.Next(Operations.Length)]; // first draw of the initializer before: the sequence is unchanged
         return new AgentActionOccurred
         {
             EventId = Guid.CreateVersion7(at),
@@ -71,8 +72,10 @@ public sealed class SampleFleet
             },
             Action = new ActionPerformed
             {
-                Operation = Operations[_random.Next(Operations.Length)],
+                Operation = operation,
                 Tool = resource.Tool,
+                // What a prompt carries: personal data that redaction encrypts under the human's key.
+                Input = $"{operation} the {resource.Type} records {human} asked about (request {inputTokens})",
                 Resource = new TargetResource
                 {
                     Type = resource.Type,

@@ -1,4 +1,5 @@
 using AuditPipeline.Core.Kafka;
+using AuditPipeline.Core.Redaction;
 using AuditPipeline.Core.Store;
 using AuditPipeline.Core.Validation;
 using Microsoft.Extensions.Options;
@@ -27,9 +28,37 @@ public static class IngestServiceCollectionExtensions
             sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<StoreOptions>>().Value.QuarantineMaxRawBytes));
         builder.Services.AddSingleton(sp => new EventDecoder(sp.GetRequiredService<IOptions<ValidationLimits>>().Value));
+        builder.Services.AddOptions<RedactionOptions>().BindConfiguration(RedactionOptions.Section)
+            .Validate(r => r.Problems().Count == 0, "Redaction settings are invalid (the start-up log names each problem).")
+            .ValidateOnStart();
+        builder.Services.AddSingleton(sp => new IngestRedaction(CreateRedactor(sp)));
         builder.Services.AddSingleton<DeadLetterPublisher>();
         builder.Services.AddSingleton<IngestMetrics>();
         builder.Services.AddHostedService<IngestWorker>();
         return builder;
     }
+
+    /// <summary>The redactor, or null (fields stored as sent) when no master key is configured.</summary>
+    private static PayloadRedactor? CreateRedactor(IServiceProvider sp)
+    {
+        var options = sp.GetRequiredService<IOptions<RedactionOptions>>().Value;
+        var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("AuditPipeline.Ingest.Redaction");
+        foreach (var problem in options.Problems())
+        {
+            logger.LogCritical("{Problem}", problem);
+        }
+        if (!options.Enabled)
+        {
+            logger.LogWarning("Redaction is off (no Redaction:MasterKeyFile): payload fields are stored as sent; see docs/redaction.md");
+            return null;
+        }
+        var clock = sp.GetRequiredService<TimeProvider>();
+        var keys = new SubjectKeyStore(sp.GetRequiredService<NpgsqlDataSource>(), new RedactionKeys(options.LoadMasterKey()), clock);
+        logger.LogInformation("Redaction on: encrypting [{Encrypted}] under per-subject keys, hashing [{Hashed}]",
+            string.Join(", ", options.EncryptedFields), string.Join(", ", options.HashedFields));
+        return new PayloadRedactor(keys, options.EncryptedFields, options.HashedFields, TimeSpan.FromSeconds(options.KeyCacheSeconds), clock);
+    }
 }
+
+/// <summary>The ingest worker's redactor; null when redaction is off.</summary>
+public sealed record IngestRedaction(PayloadRedactor? Redactor);

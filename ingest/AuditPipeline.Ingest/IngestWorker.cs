@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using AuditPipeline.Core.Contract;
 using AuditPipeline.Core.Kafka;
+using AuditPipeline.Core.Redaction;
 using AuditPipeline.Core.Store;
 using AuditPipeline.Core.Validation;
 using Confluent.Kafka;
@@ -21,6 +22,7 @@ public sealed class IngestWorker(
     IOptions<KafkaOptions> kafka,
     EventDecoder decoder,
     IEventStore store,
+    IngestRedaction redaction,
     DeadLetterPublisher deadLetters,
     IngestMetrics metrics,
     TimeProvider clock,
@@ -198,6 +200,7 @@ public sealed class IngestWorker(
         {
             var e = decoded.Event;
             batch.Events.Add(new IncomingEvent(e.EventId, e.Agent.Id, AgentActionOccurred.TypeName, e.OccurredAt, decoded.Canonical, source));
+            batch.Actions.Add(e);
         }
         else
         {
@@ -210,8 +213,11 @@ public sealed class IngestWorker(
         await foreach (var batch in input.ReadAllAsync(ct))
         {
             var appendStarted = Stopwatch.GetTimestamp();
+            // Redaction needs the subjects' keys from the store, so it runs here rather than in the decode loop.
+            var events = redaction.Redactor is not { } redactor || batch.Events.Count == 0 ? batch.Events
+                : await RetryAsync("redact payload fields", token => redactor.RedactAsync(batch.Actions, batch.Events, token), ct);
             var result = await RetryAsync("append to the event store",
-                token => store.AppendAsync(batch.Events, batch.Rejects, token), ct);
+                token => store.AppendAsync(events, batch.Rejects, token), ct);
             var appendTime = Stopwatch.GetElapsedTime(appendStarted);
             var rejects = result.Conflicts.Count == 0 ? batch.Rejects : [.. batch.Rejects, .. result.Conflicts];
             if (rejects.Count > 0)
@@ -276,6 +282,8 @@ public sealed class IngestWorker(
         private readonly Dictionary<TopicPartition, Offset> _next = [];
         public int Generation { get; } = generation;
         public List<IncomingEvent> Events { get; } = new(capacity);
+        /// <summary>The decoded form of each of <see cref="Events"/>, in the same order (redaction rewrites fields of it).</summary>
+        public List<AgentActionOccurred> Actions { get; } = new(capacity);
         public List<QuarantineEntry> Rejects { get; } = [];
         public int Count => Events.Count + Rejects.Count;
         /// <summary>Time spent consuming and decoding this batch.</summary>

@@ -6,6 +6,7 @@ using AuditPipeline.Core.Contract;
 using AuditPipeline.Core.Evidence;
 using AuditPipeline.Core.Integrity;
 using AuditPipeline.Core.Kafka;
+using AuditPipeline.Core.Redaction;
 using AuditPipeline.Core.Store;
 using AuditPipeline.QueryApi.Auth;
 using AuditPipeline.QueryApi.Endpoints;
@@ -39,6 +40,7 @@ public static class QueryApiExtensions
         services.AddSingleton<ExportJobs>();
         services.AddSingleton<ConsoleSessions>();
         AddSigning(builder);
+        AddRedaction(builder);
         services.AddSingleton(sp => new ClickHouseClient(new HttpClient { Timeout = TimeSpan.FromSeconds(30) },
             new Uri(sp.GetRequiredService<IOptions<ClickHouseOptions>>().Value.Url)));
         services.AddSingleton(_ => Channel.CreateBounded<ApiCallRecorded>(new BoundedChannelOptions(100_000) { SingleReader = true }));
@@ -82,6 +84,18 @@ public static class QueryApiExtensions
     }
 
     /// <summary>Signing (on-demand checkpoints, exports) only where a key is configured; the key is loaded at start, never logged.</summary>
+    /// <summary>With a master key, redacted fields are decrypted for readers (docs/redaction.md); without one they are shown as stored.</summary>
+    private static void AddRedaction(WebApplicationBuilder builder)
+    {
+        var redaction = new RedactionOptions();
+        builder.Configuration.GetSection(RedactionOptions.Section).Bind(redaction);
+        builder.Services.AddOptions<RedactionOptions>().BindConfiguration(RedactionOptions.Section)
+            .Validate(r => !r.Enabled || r.Problems().Count == 0, "Redaction:MasterKeyFile (or MasterKey) is not a valid redaction master key.").ValidateOnStart();
+        builder.Services.AddSingleton(sp => new ApiRedaction(redaction.Enabled && redaction.Problems().Count == 0
+            ? new PayloadRevealer(new SubjectKeyStore(sp.GetRequiredService<NpgsqlDataSource>(), new RedactionKeys(redaction.LoadMasterKey()), sp.GetRequiredService<TimeProvider>()))
+            : null));
+    }
+
     private static void AddSigning(WebApplicationBuilder builder)
     {
         var integrity = new IntegrityOptions();
@@ -132,3 +146,6 @@ public static class QueryApiExtensions
         return app;
     }
 }
+
+/// <summary>The API's reader of redacted fields; null when no master key is configured.</summary>
+public sealed record ApiRedaction(PayloadRevealer? Revealer);

@@ -32,6 +32,12 @@ public sealed class QueryApiOptions
     /// <summary>Longest range one API export may cover (auditctl export has no limit).</summary>
     [Range(1, 3660)] public int MaxExportDays { get; set; } = 366;
 
+    /// <summary>
+    /// The archive (auditctl archive seal --archive): why-authorized answers for months dropped
+    /// from the hot store are read from it. Empty: such events are reported as not found.
+    /// </summary>
+    public string? ArchiveDirectory { get; set; }
+
     /// <summary>How long a web console sign-in lasts (never past the key's expiry).</summary>
     [Range(1, 24 * 7)] public int SessionHours { get; set; } = 8;
 }

@@ -31,7 +31,7 @@ internal static class IntegrityCommands
     {
         var size = new Option<long?>("--size") { Description = "Log size to sign (default: the whole log now)" };
         var command = new Command("create", "Sign a checkpoint now (needs Integrity__SigningKeyFile); it is stored, written to the checkpoint directory and published") { size };
-        command.SetAction((parse, ct) => Guarded("checkpoint create", async () =>
+        command.SetAction((parse, ct) => CliRun.Guarded("checkpoint create", async () =>
         {
             await using var ds = CliSettings.AppDataSource();
             var integrity = CliSettings.Integrity();
@@ -55,7 +55,7 @@ internal static class IntegrityCommands
     {
         var limit = new Option<int>("--limit") { Description = "How many, newest first", DefaultValueFactory = _ => 20 };
         var command = new Command("list", "Stored checkpoints, newest first") { limit };
-        command.SetAction((parse, ct) => Guarded("checkpoint list", async () =>
+        command.SetAction((parse, ct) => CliRun.Guarded("checkpoint list", async () =>
         {
             await using var ds = CliSettings.AppDataSource();
             foreach (var c in await new CheckpointLog(ds).ListAsync(long.MaxValue, Math.Clamp(parse.GetValue(limit), 1, 10_000), ct))
@@ -71,7 +71,7 @@ internal static class IntegrityCommands
     {
         var which = new Argument<string>("size") { Description = "A log size, or 'latest'" };
         var command = new Command("show", "One checkpoint as its portable JSON document (with the public key)") { which };
-        command.SetAction((parse, ct) => Guarded("checkpoint show", async () =>
+        command.SetAction((parse, ct) => CliRun.Guarded("checkpoint show", async () =>
         {
             await using var ds = CliSettings.AppDataSource();
             var log = new CheckpointLog(ds);
@@ -100,7 +100,7 @@ internal static class IntegrityCommands
         {
             dir, publicKey, archive,
         };
-        command.SetAction((parse, ct) => Guarded("checkpoint verify", async () =>
+        command.SetAction((parse, ct) => CliRun.Guarded("checkpoint verify", async () =>
         {
             await using var ds = CliSettings.AppDataSource();
             List<Checkpoint> checkpoints;
@@ -153,7 +153,7 @@ internal static class IntegrityCommands
     {
         var output = new Option<string>("--out") { Description = "Where to write the private key (PEM, mode 600); refused if it exists", Required = true };
         var command = new Command("keygen", "Make a new ECDSA P-256 checkpoint signing key; prints its key id and public key") { output };
-        command.SetAction((parse, _) => Guarded("checkpoint keygen", () =>
+        command.SetAction((parse, _) => CliRun.Guarded("checkpoint keygen", () =>
         {
             var path = parse.GetValue(output)!;
             if (File.Exists(path))
@@ -186,7 +186,7 @@ internal static class IntegrityCommands
         var eventId = new Argument<Guid>("event-id") { Description = "The event to prove" };
         var size = new Option<long?>("--checkpoint") { Description = "Log size of the checkpoint to prove against (default: the latest)" };
         var inclusion = new Command("inclusion", "Inclusion proof of an event in a checkpoint") { eventId, size };
-        inclusion.SetAction((parse, ct) => Guarded("proof inclusion", async () =>
+        inclusion.SetAction((parse, ct) => CliRun.Guarded("proof inclusion", async () =>
         {
             await using var ds = CliSettings.AppDataSource();
             var proof = await new ProofService(ds).InclusionAsync(parse.GetValue(eventId), parse.GetValue(size), ct);
@@ -196,7 +196,7 @@ internal static class IntegrityCommands
         var from = new Argument<long>("old-size") { Description = "The earlier log size" };
         var to = new Argument<long>("new-size") { Description = "The later log size" };
         var consistency = new Command("consistency", "Consistency proof: the log at old-size is a prefix of the log at new-size") { from, to };
-        consistency.SetAction((parse, ct) => Guarded("proof consistency", async () =>
+        consistency.SetAction((parse, ct) => CliRun.Guarded("proof consistency", async () =>
         {
             await using var ds = CliSettings.AppDataSource();
             var proof = await new ProofService(ds).ConsistencyAsync(parse.GetValue(from), parse.GetValue(to), ct);
@@ -221,7 +221,7 @@ internal static class IntegrityCommands
         {
             from, to, agents, owners, output,
         };
-        command.SetAction((parse, ct) => Guarded("export", async () =>
+        command.SetAction((parse, ct) => CliRun.Guarded("export", async () =>
         {
             await using var ds = CliSettings.AppDataSource();
             var integrity = CliSettings.Integrity();
@@ -252,7 +252,7 @@ internal static class IntegrityCommands
         var bundle = new Argument<string>("bundle") { Description = "The bundle folder" };
         var trusted = new Option<string?>("--trusted-key") { Description = "Public key (PEM file) the bundle must be signed with; without it, compare the printed key id with the one your organisation publishes" };
         var command = new Command("verify-bundle", "Verify an evidence bundle offline (no database, no network). Exit 0: verified; 1: names every problem found") { bundle, trusted };
-        command.SetAction((parse, ct) => Guarded("verify-bundle", async () =>
+        command.SetAction((parse, ct) => CliRun.Guarded("verify-bundle", async () =>
         {
             var trustedPem = parse.GetValue(trusted) is { } file ? await File.ReadAllTextAsync(file, ct) : null;
             var clock = Stopwatch.StartNew();
@@ -300,20 +300,6 @@ internal static class IntegrityCommands
     }
 
     /// <summary>Runs a command body; expected failures (bad input, missing settings, unavailable proofs) exit 2 with one line.</summary>
-    private static async Task<int> Guarded(string name, Func<Task<int>> body)
-    {
-        try
-        {
-            return await body();
-        }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or ProofUnavailableException or UnauthorizedAccessException or FormatException
-                                       or Npgsql.NpgsqlException)
-        {
-            Console.Error.WriteLine($"{name}: {ex.Message}");
-            return 2;
-        }
-    }
-
     /// <summary>Progress on stderr, at most twice a second, overwritten in place on a terminal.</summary>
     private sealed class ConsoleProgress(string name, Stopwatch clock, bool knownTotal = true) : IProgress<ExportProgress>, IProgress<long>
     {

@@ -22,7 +22,7 @@ internal static class RetentionCommands
         var by = new Option<string>("--by") { Description = "Who does this (recorded in the retention log)", Required = true };
 
         var seal = new Command("seal", "Write a closed month as an archive segment (compressed events, proofs, signed checkpoint and manifest, chain anchors) and record it") { month, ArchiveRoot, by };
-        seal.SetAction((parse, ct) => Run("archive seal", async () =>
+        seal.SetAction((parse, ct) => CliRun.Guarded("archive seal", async () =>
         {
             await using var ds = CliSettings.AppDataSource();
             var integrity = CliSettings.Integrity();
@@ -35,7 +35,7 @@ internal static class RetentionCommands
         }));
 
         var list = new Command("list", "Sealed months and whether they were dropped from the hot store");
-        list.SetAction((_, ct) => Run("archive list", async () =>
+        list.SetAction((_, ct) => CliRun.Guarded("archive list", async () =>
         {
             await using var ds = CliSettings.AppDataSource();
             foreach (var s in await Service(ds).SealedAsync(ct))
@@ -49,7 +49,7 @@ internal static class RetentionCommands
         var trusted = new Option<string?>("--trusted-key") { Description = "Public key (PEM file) every segment must be signed with" };
         var withStore = new Option<bool>("--with-store") { Description = "Also check that chains continue from the archive into the hot store (needs Store__ConnectionString)" };
         var verify = new Command("verify", "Verify every archive segment offline and the chains across segments (and, with --with-store, into the hot store)") { ArchiveRoot, trusted, withStore };
-        verify.SetAction((parse, ct) => Run("archive verify", async () =>
+        verify.SetAction((parse, ct) => CliRun.Guarded("archive verify", async () =>
         {
             var trustedPem = parse.GetValue(trusted) is { } file ? await File.ReadAllTextAsync(file, ct) : null;
             var report = ArchiveVerifier.Verify(parse.GetValue(ArchiveRoot)!, trustedPem);
@@ -69,7 +69,7 @@ internal static class RetentionCommands
         }));
 
         var drop = new Command("drop", "Drop a sealed month's partition from the hot store (schema owner; refused unless its segment verifies and no legal hold covers it)") { month, ArchiveRoot, by, trusted };
-        drop.SetAction((parse, ct) => Run("archive drop", async () =>
+        drop.SetAction((parse, ct) => CliRun.Guarded("archive drop", async () =>
         {
             await using var ds = CliSettings.AppDataSource();
             await using var owner = CliSettings.AdminDataSource();
@@ -80,10 +80,46 @@ internal static class RetentionCommands
             return 0;
         }));
 
+        var purge = new Command("purge", "Remove an expired month's event contents from the archive, keeping its chain hashes (refused under a legal hold or before the retention period ends)") { month, ArchiveRoot, by };
+        purge.SetAction((parse, ct) => CliRun.Guarded("archive purge", async () =>
+        {
+            await using var ds = CliSettings.AppDataSource();
+            var target = ArchiveLayout.ParseMonth(parse.GetValue(month)!);
+            await Service(ds).PurgeAsync(target, new ArchiveLayout(parse.GetValue(ArchiveRoot)!), CliSettings.Retention(), parse.GetValue(by)!, ct);
+            Console.WriteLine($"purged {ArchiveLayout.MonthKey(target)}: its event contents are gone; its chain hashes, proof and signed manifest stay, so the archive still verifies");
+            return 0;
+        }));
+
         command.Subcommands.Add(seal);
         command.Subcommands.Add(list);
         command.Subcommands.Add(verify);
         command.Subcommands.Add(drop);
+        command.Subcommands.Add(purge);
+        return command;
+    }
+
+    /// <summary><c>auditctl retention run</c>: the scheduled job (a nightly cron or CronJob) that applies the retention policy.</summary>
+    public static Command CreateRetention()
+    {
+        var command = new Command("retention", "Apply the retention policy (Retention:HotMonths, Retention:Years)");
+        var by = new Option<string>("--by") { Description = "Who runs it (recorded in the retention log)", DefaultValueFactory = _ => "retention job" };
+        var archive = new Option<string?>("--archive") { Description = "The archive folder (default Retention:ArchiveDirectory)" };
+        var run = new Command("run", "Seal every closed month, drop sealed months before the hot window, purge archived months past the retention period; legal holds win") { archive, by };
+        run.SetAction((parse, ct) => CliRun.Guarded("retention run", async () =>
+        {
+            var policy = CliSettings.Retention();
+            var root = parse.GetValue(archive) ?? policy.ArchiveDirectory
+                ?? throw new ArgumentException("give --archive or set Retention__ArchiveDirectory");
+            await using var ds = CliSettings.AppDataSource();
+            await using var owner = CliSettings.AdminDataSource();
+            using var signer = CliSettings.Integrity().LoadSigner();
+            var report = await Service(ds).RunPolicyAsync(policy, new ArchiveLayout(root), new BundleExporter(ds, new CheckpointService(ds, signer, []), signer), owner,
+                parse.GetValue(by)!, ct);
+            Console.WriteLine($"retention run (hot {policy.HotMonths} months, kept {policy.Years} years): sealed [{string.Join(", ", report.Sealed)}], dropped [{string.Join(", ", report.Dropped)}], purged [{string.Join(", ", report.Purged)}]");
+            report.Kept.ForEach(k => Console.WriteLine($"  kept: {k}"));
+            return 0;
+        }));
+        command.Subcommands.Add(run);
         return command;
     }
 
@@ -98,7 +134,7 @@ internal static class RetentionCommands
         var by = new Option<string>("--by") { Description = "Who creates or releases it", Required = true };
 
         var create = new Command("create", "Create a legal hold") { agent, owner, from, to, reason, by };
-        create.SetAction((parse, ct) => Run("hold create", async () =>
+        create.SetAction((parse, ct) => CliRun.Guarded("hold create", async () =>
         {
             await using var ds = CliSettings.AppDataSource();
             var hold = await Service(ds).CreateHoldAsync(parse.GetValue(agent), parse.GetValue(owner), parse.GetValue(from), parse.GetValue(to),
@@ -108,7 +144,7 @@ internal static class RetentionCommands
         }));
         var id = new Argument<Guid>("hold-id");
         var release = new Command("release", "Release a legal hold") { id, reason, by };
-        release.SetAction((parse, ct) => Run("hold release", async () =>
+        release.SetAction((parse, ct) => CliRun.Guarded("hold release", async () =>
         {
             await using var ds = CliSettings.AppDataSource();
             await Service(ds).ReleaseHoldAsync(parse.GetValue(id), parse.GetValue(reason)!, parse.GetValue(by)!, ct);
@@ -116,7 +152,7 @@ internal static class RetentionCommands
             return 0;
         }));
         var list = new Command("list", "Active legal holds");
-        list.SetAction((_, ct) => Run("hold list", async () =>
+        list.SetAction((_, ct) => CliRun.Guarded("hold list", async () =>
         {
             await using var ds = CliSettings.AppDataSource();
             foreach (var h in await Service(ds).HoldsAsync(ct))
@@ -132,22 +168,4 @@ internal static class RetentionCommands
     }
 
     private static RetentionService Service(Npgsql.NpgsqlDataSource ds) => new(ds, new PostgresEventStore(ds, TimeProvider.System), TimeProvider.System);
-
-    private static async Task<int> Run(string name, Func<Task<int>> body)
-    {
-        try
-        {
-            return await body();
-        }
-        catch (RetentionRefusedException ex)
-        {
-            Console.Error.WriteLine($"{name}: refused: {ex.Message}");
-            return 1;
-        }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or Npgsql.NpgsqlException)
-        {
-            Console.Error.WriteLine($"{name}: {ex.Message}");
-            return 2;
-        }
-    }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AuditPipeline.Core.Redaction;
 using AuditPipeline.Core.Store;
 
 namespace AuditPipeline.Cli.Commands;
@@ -28,48 +29,68 @@ internal static class WhyCommand
             var answer = await new WhyAuthorizedQuery(dataSource).FindAsync(id.Value, ct);
             // Only when the hot store no longer holds the event (its month was dropped): a changed
             // hot event must be reported as such, not explained from its archived copy.
-            if (answer is null or { StoredInHotStore: false } && parse.GetValue(archive) is { } root && new AuditPipeline.Core.Retention.ArchiveLayout(root).FindEvent(id.Value) is { } found)
+            if (answer is null or { StoredInHotStore: false } && parse.GetValue(archive) is { } root
+                && WhyAuthorizedQuery.FromArchive(new AuditPipeline.Core.Retention.ArchiveLayout(root), id.Value) is { } archived)
             {
-                return ExplainArchived(found.Month, found.Line);
+                answer = archived;
             }
             if (answer is null)
             {
                 Console.Error.WriteLine($"no action with event id {id} in the authorization index (not stored, or not projected yet)");
                 return 1;
             }
-            Console.WriteLine($"event {answer.EventId} at {answer.Event.OccurredAt:O}");
-            foreach (var link in answer.Path)
-            {
-                Console.WriteLine($"  {link.Kind,-9} {link.Id}{(link.Detail is null ? "" : $"  ({link.Detail})")}");
-            }
+            Console.WriteLine($"event {answer.EventId} at {answer.Event.OccurredAt:O}{(answer.ArchivedMonth is { } month ? $" (archived: sealed month {month})" : "")}");
+            await PrintAsync(dataSource, answer.Event, ct);
             Console.WriteLine($"  integrity agent {answer.Event.Agent.Id} version {answer.Version}, log position {answer.GlobalSeq}");
             Console.WriteLine($"            prev_hash {answer.PrevHash}");
             Console.WriteLine($"            hash      {answer.Hash}");
-            Console.WriteLine($"            {(answer.IntegrityVerified ? "verified: the hash matches the stored event and links to the previous one" : "NOT VERIFIED: the stored event does not match its hash or chain (run auditctl verify)")}");
+            Console.WriteLine("            " + (answer.ArchivedMonth is null
+                ? answer.IntegrityVerified ? "verified: the hash matches the stored event and links to the previous one" : "NOT VERIFIED: the stored event does not match its hash or chain (run auditctl verify)"
+                : answer.IntegrityVerified ? "verified: the archived event matches its chain hash and links to the previous one (auditctl archive verify proves the segment)"
+                : "NOT VERIFIED: the archived event does not match its chain hash or chain (run auditctl archive verify)"));
             return answer.IntegrityVerified ? 0 : 3;
         });
         return command;
-        }
+    }
 
-    /// <summary>An action found in an archive segment: the same path, and its chain hash recomputed from the archived line.</summary>
-    private static int ExplainArchived(string month, System.Text.Json.JsonElement line)
+    /// <summary>
+    /// The path and what the agent sent and got, with redacted fields decrypted where the subject's
+    /// key still exists (the hashes below are always computed from the stored, redacted bytes).
+    /// </summary>
+    private static async Task PrintAsync(Npgsql.NpgsqlDataSource dataSource, AuditPipeline.Core.Contract.AgentActionOccurred stored, CancellationToken ct)
     {
-        var payload = System.Text.Encoding.UTF8.GetBytes(line.GetProperty("event").GetRawText());
-        var e = AuditPipeline.Core.Contract.ContractJson.Deserialize(payload);
-        Console.WriteLine($"event {e.EventId} at {e.OccurredAt:O} (archived: sealed month {month})");
+        var e = stored;
+        var note = "";
+        if (CliSettings.SubjectKeys(dataSource) is { } keys)
+        {
+            var revealed = await new PayloadRevealer(keys).RevealAsync(stored, ct);
+            e = revealed.Event;
+            note = Describe(revealed);
+        }
+        else if (RedactableFields.Values(stored).Any(v => v.Value.StartsWith(FieldEnvelope.EncryptedPrefix, StringComparison.Ordinal)))
+        {
+            note = "encrypted fields shown as stored (no Redaction__MasterKeyFile here)";
+        }
         foreach (var link in WhyAuthorizedQuery.PathOf(e))
         {
             Console.WriteLine($"  {link.Kind,-9} {link.Id}{(link.Detail is null ? "" : $"  ({link.Detail})")}");
         }
-        // The stored bytes are what was hashed; GetRawText returns them as written in the segment.
-        var hash = ChainHash.Compute(Convert.FromHexString(line.GetProperty("prevHash").GetString()!), line.GetProperty("stream").GetString()!,
-            line.GetProperty("version").GetInt64(), line.GetProperty("eventId").GetGuid(), line.GetProperty("eventType").GetString()!,
-            DateTimeOffset.Parse(line.GetProperty("recordedAt").GetString()!, System.Globalization.CultureInfo.InvariantCulture), payload);
-        var verified = Convert.ToHexStringLower(hash) == line.GetProperty("hash").GetString();
-        Console.WriteLine($"  integrity version {line.GetProperty("version").GetInt64()}, log position {line.GetProperty("position").GetInt64()}, hash {line.GetProperty("hash").GetString()}");
-        Console.WriteLine(verified
-            ? "  verified: the archived event matches its chain hash (auditctl archive verify proves the segment and its checkpoint)"
-            : "  NOT VERIFIED: the archived event does not match its chain hash");
-        return verified ? 0 : 3;
+        if (e.Action.Input is { } input)
+        {
+            Console.WriteLine($"  input     {(input.Length > 300 ? input[..300] + "…" : input)}");
+        }
+        Console.WriteLine($"  outcome   {AuditPipeline.Core.Contract.WireNames.Of(e.Outcome.Status)}{(e.Outcome.Message is { } m ? " " + m : "")}");
+        if (note.Length > 0)
+        {
+            Console.WriteLine($"  redaction {note}");
+        }
     }
+
+    private static string Describe(RevealedEvent r) => string.Join("; ", new[]
+    {
+        r.Decrypted.Count > 0 ? $"decrypted {string.Join(", ", r.Decrypted)}" : null,
+        r.Shredded.Count > 0 ? $"SHREDDED {string.Join(", ", r.Shredded)} (the subject's key was destroyed)" : null,
+        r.Hashed.Count > 0 ? $"keyed hashes {string.Join(", ", r.Hashed)}" : null,
+        r.Unreadable.Count > 0 ? $"UNREADABLE {string.Join(", ", r.Unreadable)} (unknown key or altered ciphertext)" : null,
+    }.Where(x => x is not null));
 }

@@ -84,6 +84,11 @@ public sealed record ActionPerformed
     public required string Operation { get; init; }
     public string? Tool { get; init; }
     public required TargetResource Resource { get; init; }
+    /// <summary>
+    /// What the agent sent: the prompt text or the request body, as the emitter chose to capture it.
+    /// Personal data lives here; deployments encrypt it under a per-subject key at ingest (docs/redaction.md).
+    /// </summary>
+    public string? Input { get; init; }
 }
 
 public sealed record TargetResource

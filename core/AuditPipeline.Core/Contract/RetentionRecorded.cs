@@ -4,7 +4,8 @@ namespace AuditPipeline.Core.Contract;
 
 /// <summary>
 /// A retention operation (contract <c>retention.v1</c>): a month sealed into the archive, a sealed
-/// month dropped from the hot store, a legal hold created or released. All of them go to one
+/// month dropped from the hot store, a legal hold created or released, a data subject shredded,
+/// an expired month purged from the archive. All of them go to one
 /// chain, <see cref="Stream"/>, so the history of what was kept and removed is itself
 /// hash-chained, checkpointed and exportable.
 /// </summary>
@@ -38,4 +39,8 @@ public enum RetentionAction
     [JsonStringEnumMemberName("dropped")] Dropped,
     [JsonStringEnumMemberName("hold_created")] HoldCreated,
     [JsonStringEnumMemberName("hold_released")] HoldReleased,
+    /// <summary>A data subject's keys destroyed (crypto-shredding); Detail names the subject only by its reference.</summary>
+    [JsonStringEnumMemberName("subject_shredded")] SubjectShredded,
+    /// <summary>An archived month past the retention period removed from the archive, its chain hashes kept.</summary>
+    [JsonStringEnumMemberName("purged")] Purged,
 }

@@ -31,6 +31,12 @@ public static class BundleFormat
     public const string SummaryAgents = "summary-agents.csv";
     public const string SummaryOwners = "summary-owners.csv";
     public const string SummaryAlerts = "summary-alerts.csv";
+    /// <summary>In an archive segment purged after the retention period: what was removed, when, by whom.</summary>
+    public const string PurgeRecord = "purged.json";
+    /// <summary>In a purged segment: each event's log position, chain, version and hashes, without its contents.</summary>
+    public const string Leaves = "leaves.jsonl.gz";
+    /// <summary>What purging removes: everything that holds event contents.</summary>
+    public static readonly IReadOnlyList<string> PurgedFiles = [EventsCompressed, Events, WhyAuthorized, SummaryHtml, SummaryAgents, SummaryOwners, SummaryAlerts];
 
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -91,6 +97,16 @@ public sealed record BundleManifest
     /// <summary>For an archive segment, the sealed month (yyyy-MM) it holds; null for an evidence bundle.</summary>
     public string? SealedMonth { get; init; }
 }
+
+/// <summary>
+/// Written when an archive segment is purged (its month passed the retention period). Unsigned on
+/// purpose: it can only excuse the absence of the files it lists; the chain hashes kept in
+/// <see cref="BundleFormat.Leaves"/> are still proven by rebuilding the signed checkpoint's root.
+/// </summary>
+public sealed record PurgeRecord(string Month, DateTimeOffset PurgedAt, string PurgedBy, IReadOnlyList<string> Removed, string Reason);
+
+/// <summary>One line of <see cref="BundleFormat.Leaves"/>.</summary>
+public sealed record LeafLine(long Position, string Stream, long Version, Guid EventId, string PrevHash, string Hash);
 
 public sealed record ManifestCheckpoint(long Size, string RootHash, string KeyId);
 

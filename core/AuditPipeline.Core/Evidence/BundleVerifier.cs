@@ -24,6 +24,8 @@ public sealed class BundleReport
     public long CheckpointSize { get; set; }
     public string? RootHash { get; set; }
     public string? KeyId { get; set; }
+    /// <summary>Set for an archive segment purged after the retention period (only its chain hashes remain).</summary>
+    public PurgeRecord? Purged { get; set; }
 
     public void Fail(string problem)
     {
@@ -90,9 +92,17 @@ public static class BundleVerifier
         }
 
         var checkpoint = VerifyCheckpoint(directory, manifest, publicKeyPem, keyId, report);
+        report.Purged = ReadPurgeRecord(directory, manifest, report);
         // The other files are hashed while the events are checked: both cores stay busy.
         var files = Task.Run(() => VerifyFileList(directory, manifest, report));
-        VerifyEvents(directory, manifest, checkpoint, report, progress);
+        if (report.Purged is null)
+        {
+            VerifyEvents(directory, manifest, checkpoint, report, progress);
+        }
+        else
+        {
+            VerifyLeaves(directory, manifest, checkpoint, report);
+        }
         files.GetAwaiter().GetResult();
         return report;
     }
@@ -174,6 +184,10 @@ public static class BundleVerifier
             return;
         }
         var listed = new HashSet<string>(StringComparer.Ordinal) { BundleFormat.Manifest, BundleFormat.ManifestSignature };
+        if (report.Purged is not null)
+        {
+            listed.UnionWith([BundleFormat.PurgeRecord, BundleFormat.Leaves]);
+        }
         foreach (var file in manifest.Files)
         {
             // A hostile manifest must not make the verifier read outside the bundle.
@@ -183,9 +197,9 @@ public static class BundleVerifier
                 continue;
             }
             listed.Add(file.Path);
-            if (file.Path is BundleFormat.Events or BundleFormat.EventsCompressed)
+            if (file.Path is BundleFormat.Events or BundleFormat.EventsCompressed || report.Purged?.Removed.Contains(file.Path) == true)
             {
-                continue; // hashed while its events are checked
+                continue; // hashed while its events are checked, or purged
             }
             var path = Path.Combine(directory, file.Path);
             if (!File.Exists(path))
@@ -251,15 +265,20 @@ public static class BundleVerifier
         {
             report.Fail($"{BundleFormat.Events}: the last line has no newline (the file was cut or changed)");
         }
-        report.Events = check.Events;
         progress?.Report(lines);
+        if (manifest?.Files.FirstOrDefault(f => f.Path == eventsName) is { } listed && (listed.Sha256 != fileHash || listed.Bytes != fileBytes))
+        {
+            report.Fail($"{eventsName}: SHA-256 {fileHash} ({fileBytes} bytes) differs from the manifest's {listed.Sha256} ({listed.Bytes} bytes): the file was changed");
+        }
+        Finish(check, proof, manifest, checkpoint, report);
+    }
 
+    /// <summary>Counts, chain runs and the rebuilt root, once every line was applied.</summary>
+    private static void Finish(EventChecks check, ProofReader? proof, BundleManifest? manifest, Checkpoint? checkpoint, BundleReport report)
+    {
+        report.Events = check.Events;
         if (manifest is not null)
         {
-            if (manifest.Files.FirstOrDefault(f => f.Path == eventsName) is { } listed && (listed.Sha256 != fileHash || listed.Bytes != fileBytes))
-            {
-                report.Fail($"{eventsName}: SHA-256 {fileHash} ({fileBytes} bytes) differs from the manifest's {listed.Sha256} ({listed.Bytes} bytes): the file was changed");
-            }
             if (manifest.EventCount != check.Events)
             {
                 report.Fail($"{BundleFormat.Events}: holds {check.Events} events, the manifest says {manifest.EventCount}");
@@ -271,6 +290,79 @@ public static class BundleVerifier
             check.FinishProof(checkpoint);
             report.ProofNodes = proof.Count;
         }
+    }
+
+    private static PurgeRecord? ReadPurgeRecord(string directory, BundleManifest? manifest, BundleReport report)
+    {
+        var path = Path.Combine(directory, BundleFormat.PurgeRecord);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+        try
+        {
+            var record = JsonSerializer.Deserialize<PurgeRecord>(File.ReadAllBytes(path), BundleFormat.Json);
+            if (record is null || manifest?.SealedMonth is null || record.Month != manifest.SealedMonth || record.Removed.Any(r => !BundleFormat.PurgedFiles.Contains(r)))
+            {
+                report.Fail($"{BundleFormat.PurgeRecord}: only a sealed archive segment can be purged, and only of event contents ({string.Join(", ", BundleFormat.PurgedFiles)})");
+                return null;
+            }
+            return record;
+        }
+        catch (JsonException ex)
+        {
+            report.Fail($"{BundleFormat.PurgeRecord}: not valid JSON ({ex.Message})");
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A purged segment: its events' contents are gone, so their hashes cannot be recomputed, but
+    /// the kept chain hashes must still link, match the manifest's chain runs, and with the proof
+    /// rebuild the signed root, so not one of them can have been changed, added or removed.
+    /// </summary>
+    private static void VerifyLeaves(string directory, BundleManifest? manifest, Checkpoint? checkpoint, BundleReport report)
+    {
+        var leavesPath = Path.Combine(directory, BundleFormat.Leaves);
+        var proofPath = Path.Combine(directory, BundleFormat.Proof);
+        if (!File.Exists(leavesPath) || !File.Exists(proofPath))
+        {
+            report.Fail($"{(File.Exists(leavesPath) ? BundleFormat.Proof : BundleFormat.Leaves)}: missing (a purged segment keeps its chain hashes and proof)");
+            return;
+        }
+        using var proof = new ProofReader(proofPath);
+        var check = new EventChecks(report, proof, checkpoint?.Size ?? long.MaxValue);
+        try
+        {
+            using var reader = new StreamReader(new System.IO.Compression.GZipStream(File.OpenRead(leavesPath), System.IO.Compression.CompressionMode.Decompress));
+            long number = 0;
+            while (reader.ReadLine() is { } text)
+            {
+                number++;
+                LeafLine? leaf = null;
+                try
+                {
+                    leaf = JsonSerializer.Deserialize<LeafLine>(text, BundleFormat.Json);
+                }
+                catch (JsonException)
+                {
+                }
+                if (leaf is null || leaf.Stream is null || leaf.PrevHash is null || leaf.Hash is null || leaf.PrevHash.Length != 64 || leaf.Hash.Length != 64)
+                {
+                    check.Apply(new CheckedLine(number, $"{BundleFormat.Leaves} line {number}: not a leaf line", 0, "", 0, default, [], [], [], false));
+                    continue;
+                }
+                var hash = Convert.FromHexString(leaf.Hash);
+                check.Apply(new CheckedLine(number, null, leaf.Position, leaf.Stream, leaf.Version, leaf.EventId, Convert.FromHexString(leaf.PrevHash), hash,
+                    StoredMerkleTree.LeafHash(leaf.Position, hash), HashMatches: true));
+            }
+        }
+        catch (Exception ex) when (ex is InvalidDataException or FormatException)
+        {
+            report.Fail($"{BundleFormat.Leaves}: not valid ({ex.Message}): the file was changed or cut");
+            return;
+        }
+        Finish(check, proof, manifest, checkpoint, report);
     }
 
     private static void CompareSegments(IReadOnlyList<ChainSegment> expected, List<ChainSegment> actual, BundleReport report)

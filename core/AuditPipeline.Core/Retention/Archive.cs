@@ -7,7 +7,11 @@ using AuditPipeline.Core.Evidence;
 namespace AuditPipeline.Core.Retention;
 
 /// <summary>One sealed month in the archive index.</summary>
-public sealed record ArchivedSegment(string Month, string Path, string ManifestSha256, long Events, long CheckpointSize);
+public sealed record ArchivedSegment(string Month, string Path, string ManifestSha256, long Events, long CheckpointSize)
+{
+    /// <summary>When the segment's event contents were purged (past the retention period); its chain hashes remain.</summary>
+    public DateTimeOffset? PurgedAt { get; init; }
+}
 
 /// <summary>
 /// The archive's object-store-shaped layout: <c>segments/yyyy/MM/</c> holds one sealed month as an
@@ -55,6 +59,14 @@ public sealed class ArchiveLayout(string root)
     {
         foreach (var segment in ReadIndex().OrderBy(s => s.Month, StringComparer.Ordinal))
         {
+            if (segment.PurgedAt is not null)
+            {
+                foreach (var leaf in ReadPurgedLeaves(System.IO.Path.Combine(Root, segment.Path)))
+                {
+                    yield return (leaf.Position, Convert.FromHexString(leaf.Hash));
+                }
+                continue;
+            }
             using var reader = new StreamReader(new GZipStream(File.OpenRead(System.IO.Path.Combine(Root, segment.Path, BundleFormat.EventsCompressed)), CompressionMode.Decompress));
             while (reader.ReadLine() is { } line)
             {
@@ -68,35 +80,98 @@ public sealed class ArchiveLayout(string root)
         }
     }
 
-    /// <summary>An archived event's line (searched segment by segment, newest first: slow, and fine for audits).</summary>
-    public (string Month, JsonElement Line)? FindEvent(Guid eventId)
+    /// <summary>Writes a segment's chain hashes (no contents) to <see cref="BundleFormat.Leaves"/>, atomically; returns how many.</summary>
+    public static long WriteLeaves(string segmentDirectory)
     {
-        var needle = $"\"eventId\":\"{eventId}\"";
+        var target = System.IO.Path.Combine(segmentDirectory, BundleFormat.Leaves);
+        var temp = target + ".tmp";
+        long count = 0;
+        using (var output = new StreamWriter(new GZipStream(File.Create(temp), CompressionLevel.Optimal)))
+        using (var reader = new StreamReader(new GZipStream(File.OpenRead(System.IO.Path.Combine(segmentDirectory, BundleFormat.EventsCompressed)), CompressionMode.Decompress)))
+        {
+            while (reader.ReadLine() is { } text)
+            {
+                if (!EventLine.TryParse(System.Text.Encoding.UTF8.GetBytes(text), out var e, out var problem))
+                {
+                    throw new InvalidDataException($"{segmentDirectory}: {problem}");
+                }
+                output.WriteLine(JsonSerializer.Serialize(new LeafLine(e.Position, e.Stream, e.Version, e.EventId,
+                    Convert.ToHexStringLower(e.PrevHash), Convert.ToHexStringLower(e.Hash)), CompactJson));
+                count++;
+            }
+        }
+        File.Move(temp, target, overwrite: true);
+        return count;
+    }
+
+    private static readonly JsonSerializerOptions CompactJson = new(BundleFormat.Json) { WriteIndented = false };
+
+    /// <summary>The kept chain hashes of a purged segment, in log order.</summary>
+    public static IEnumerable<LeafLine> ReadPurgedLeaves(string segmentDirectory)
+    {
+        using var reader = new StreamReader(new GZipStream(File.OpenRead(System.IO.Path.Combine(segmentDirectory, BundleFormat.Leaves)), CompressionMode.Decompress));
+        while (reader.ReadLine() is { } line)
+        {
+            yield return JsonSerializer.Deserialize<LeafLine>(line, BundleFormat.Json) ?? throw new InvalidDataException($"{segmentDirectory}: a null leaf line");
+        }
+    }
+
+    /// <summary>
+    /// An archived event (searched segment by segment, newest first: slow, and fine for audits),
+    /// with the hash its chain says must come before it: the previous line of the same chain in the
+    /// segment, or the chain's anchor in the segment's signed manifest.
+    /// </summary>
+    public ArchivedEvent? FindEvent(Guid eventId)
+    {
+        var needle = System.Text.Encoding.UTF8.GetBytes($"\"eventId\":\"{eventId}\"");
         foreach (var segment in ReadIndex().OrderByDescending(s => s.Month, StringComparer.Ordinal))
         {
-            var file = System.IO.Path.Combine(Root, segment.Path, BundleFormat.EventsCompressed);
+            var dir = System.IO.Path.Combine(Root, segment.Path);
+            var file = System.IO.Path.Combine(dir, BundleFormat.EventsCompressed);
             if (!File.Exists(file))
             {
                 continue;
             }
+            var lastHash = new Dictionary<string, byte[]>(StringComparer.Ordinal);
             using var reader = new StreamReader(new GZipStream(File.OpenRead(file), CompressionMode.Decompress));
-            while (reader.ReadLine() is { } line)
+            while (reader.ReadLine() is { } text)
             {
-                if (line.Contains(needle, StringComparison.Ordinal))
+                var line = System.Text.Encoding.UTF8.GetBytes(text);
+                if (!EventLine.TryParse(line, out var e, out var problem))
                 {
-                    return (segment.Month, JsonDocument.Parse(line).RootElement.Clone());
+                    throw new InvalidDataException($"segment {segment.Month}: {problem} (run auditctl archive verify)");
                 }
+                if (line.AsSpan().IndexOf(needle) < 0)
+                {
+                    lastHash[e.Stream] = e.Hash.ToArray();
+                    continue;
+                }
+                var expected = lastHash.TryGetValue(e.Stream, out var previous) ? previous : AnchorOf(dir, e.Stream, e.Version);
+                return new ArchivedEvent(segment.Month, e.Position, e.Stream, e.Version, e.EventId, e.EventType, e.RecordedAt,
+                    e.PrevHash.ToArray(), e.Hash.ToArray(), e.Payload.ToArray(), expected);
             }
         }
         return null;
     }
+
+    private static byte[]? AnchorOf(string segmentDirectory, string stream, long version)
+    {
+        var manifest = JsonSerializer.Deserialize<BundleManifest>(File.ReadAllBytes(System.IO.Path.Combine(segmentDirectory, BundleFormat.Manifest)), BundleFormat.Json);
+        return manifest?.Segments.FirstOrDefault(s => s.Stream == stream && s.FirstVersion == version) is { } run ? Convert.FromHexString(run.AnchorHash) : null;
+    }
 }
+
+/// <summary>An event as archived, and the hash its chain says precedes it (null: not determinable from the segment).</summary>
+public sealed record ArchivedEvent(string Month, long Position, string Stream, long Version, Guid EventId, string EventType, DateTimeOffset RecordedAt,
+    byte[] PrevHash, byte[] Hash, byte[] Payload, byte[]? ExpectedPrevHash);
 
 /// <summary>What verifying the archive found, and where each chain ends in it.</summary>
 public sealed class ArchiveReport
 {
     public List<string> Problems { get; } = [];
     public int Segments { get; set; }
+    /// <summary>Segments whose contents were purged after the retention period (their chain hashes still verify).</summary>
+    public int Purged { get; set; }
     public long Events { get; set; }
     public Dictionary<string, (long Version, byte[] Hash)> ChainTails { get; } = new(StringComparer.Ordinal);
     /// <summary>Per chain, the hash at the end of each archived segment: where a stored chain may resume.</summary>
@@ -134,6 +209,22 @@ public static class ArchiveVerifier
             report.Problems.AddRange(bundle.Problems.Select(p => $"{name}: {p}"));
             report.Segments++;
             report.Events += bundle.Events;
+            if (bundle.Purged is { } purge)
+            {
+                report.Purged++;
+                if (entry.PurgedAt is null)
+                {
+                    report.Problems.Add($"{name}: its contents were removed ({BundleFormat.PurgeRecord}) but the archive index does not record a purge");
+                }
+                else if (purge.PurgedAt < new RetentionPolicy { Years = RetentionPolicy.MinimumYears }.ExpiresAt(ArchiveLayout.ParseMonth(entry.Month)))
+                {
+                    report.Problems.Add($"{name}: purged at {purge.PurgedAt:yyyy-MM-dd}, before {RetentionPolicy.MinimumYears} years had passed");
+                }
+            }
+            else if (entry.PurgedAt is not null)
+            {
+                report.Problems.Add($"{name}: the index records a purge but the segment has no {BundleFormat.PurgeRecord}");
+            }
             if (!File.Exists(Path.Combine(dir, BundleFormat.Manifest)))
             {
                 continue;

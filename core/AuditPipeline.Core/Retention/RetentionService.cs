@@ -112,6 +112,19 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
         }
         var at = clock.GetUtcNow();
         var hold = new LegalHold(Guid.CreateVersion7(at), agent, owner, from, to, reason, actor, at);
+        // The table first: a hold that is enforced but whose log entry failed is safe; the reverse is not.
+        await using (var cmd = dataSource.CreateCommand(SqlScripts.Query("legal_hold_insert")))
+        {
+            cmd.Parameters.AddWithValue("hold_id", hold.Id);
+            cmd.Parameters.Add(new NpgsqlParameter("agent_id", NpgsqlDbType.Text) { Value = (object?)agent ?? DBNull.Value });
+            cmd.Parameters.Add(new NpgsqlParameter("owner", NpgsqlDbType.Text) { Value = (object?)owner ?? DBNull.Value });
+            cmd.Parameters.Add(new NpgsqlParameter("held_from", NpgsqlDbType.TimestampTz) { Value = (object?)from ?? DBNull.Value });
+            cmd.Parameters.Add(new NpgsqlParameter("held_to", NpgsqlDbType.TimestampTz) { Value = (object?)to ?? DBNull.Value });
+            cmd.Parameters.AddWithValue("reason", reason);
+            cmd.Parameters.AddWithValue("created_by", actor);
+            cmd.Parameters.AddWithValue("created_at", at);
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
         await RecordAsync(new RetentionRecorded
         {
             EventId = Guid.CreateVersion7(at), At = Timestamps.ToUtcMicroseconds(at), Action = RetentionAction.HoldCreated, HoldId = hold.Id,
@@ -123,36 +136,40 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
 
     public async Task ReleaseHoldAsync(Guid id, string reason, string actor, CancellationToken ct)
     {
-        if ((await HoldsAsync(ct)).All(h => h.Id != id))
-        {
-            throw new RetentionRefusedException($"no active legal hold {id}");
-        }
         var at = clock.GetUtcNow();
+        await using (var cmd = dataSource.CreateCommand(SqlScripts.Query("legal_hold_release")))
+        {
+            cmd.Parameters.AddWithValue("hold_id", id);
+            cmd.Parameters.AddWithValue("at", at);
+            cmd.Parameters.AddWithValue("by", actor);
+            cmd.Parameters.AddWithValue("reason", reason);
+            if (await cmd.ExecuteScalarAsync(ct) is null)
+            {
+                throw new RetentionRefusedException($"no active legal hold {id}");
+            }
+        }
         await RecordAsync(new RetentionRecorded
         {
             EventId = Guid.CreateVersion7(at), At = Timestamps.ToUtcMicroseconds(at), Action = RetentionAction.HoldReleased, HoldId = id, Actor = actor, Reason = reason,
         }, ct);
     }
 
-    /// <summary>Active legal holds: created and not released, folded from the retention log.</summary>
+    /// <summary>
+    /// Active legal holds, from <c>audit.legal_holds</c>: the retention log records them too, but
+    /// its events leave the hot store with their month while the hold may last for years.
+    /// </summary>
     public async Task<List<LegalHold>> HoldsAsync(CancellationToken ct)
     {
-        var holds = new Dictionary<Guid, LegalHold>();
-        await using var cmd = dataSource.CreateCommand(SqlScripts.Query("retention_events"));
+        await using var cmd = dataSource.CreateCommand(SqlScripts.Query("legal_holds_active"));
         await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var holds = new List<LegalHold>();
         while (await reader.ReadAsync(ct))
         {
-            var r = ContractJson.DeserializeRetention(System.Text.Encoding.UTF8.GetBytes(reader.GetString(0)));
-            if (r.Action == RetentionAction.HoldCreated && r.HoldId is { } id)
-            {
-                holds[id] = new LegalHold(id, r.HoldAgent, r.HoldOwner, r.HoldFrom, r.HoldTo, r.Reason ?? "", r.Actor, r.At);
-            }
-            else if (r.Action == RetentionAction.HoldReleased && r.HoldId is { } released)
-            {
-                holds.Remove(released);
-            }
+            holds.Add(new LegalHold(reader.GetGuid(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3), reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4),
+                reader.GetString(5), reader.GetString(6), reader.GetFieldValue<DateTimeOffset>(7)));
         }
-        return [.. holds.Values];
+        return holds;
     }
 
     /// <summary>
@@ -227,6 +244,169 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
         }, ct);
     }
 
+    /// <summary>
+    /// Removes an archived month's event contents once the retention period has passed: its chain
+    /// hashes stay (<see cref="BundleFormat.Leaves"/>) so every later chain, checkpoint and proof
+    /// still verifies. Refused unless the month was dropped from the hot store, has expired, its
+    /// segment verifies, and no legal hold covers its agents or time.
+    /// </summary>
+    public async Task PurgeAsync(DateOnly month, ArchiveLayout archive, RetentionPolicy policy, string actor, CancellationToken ct)
+    {
+        var key = ArchiveLayout.MonthKey(month);
+        var sealedMonth = (await SealedAsync(ct)).FirstOrDefault(s => s.Month == month)
+            ?? throw new RetentionRefusedException($"{key} is not sealed");
+        if (sealedMonth.DroppedAt is null)
+        {
+            throw new RetentionRefusedException($"{key} is still in the hot store: drop it first");
+        }
+        var now = clock.GetUtcNow();
+        if (now < policy.ExpiresAt(month))
+        {
+            throw new RetentionRefusedException($"{key} is kept until {policy.ExpiresAt(month):yyyy-MM-dd} ({policy.Years} years after the month ends)");
+        }
+        var index = archive.ReadIndex();
+        var entry = index.FirstOrDefault(s => s.Month == key) ?? throw new RetentionRefusedException($"{key} is not in the archive index");
+        if (entry.PurgedAt is not null)
+        {
+            throw new RetentionRefusedException($"{key} was purged already, at {entry.PurgedAt:yyyy-MM-dd}");
+        }
+        var directory = Path.Combine(archive.Root, entry.Path);
+        var check = BundleVerifier.Verify(directory);
+        if (!check.Ok)
+        {
+            throw new RetentionRefusedException($"{key}: its archive segment does not verify ({string.Join("; ", check.Problems.Take(3))}); investigate before purging");
+        }
+        var manifest = System.Text.Json.JsonSerializer.Deserialize<BundleManifest>(File.ReadAllBytes(Path.Combine(directory, BundleFormat.Manifest)), BundleFormat.Json)!;
+        var streams = manifest.Segments.Select(s => s.Stream).ToHashSet(StringComparer.Ordinal);
+        var (from, to) = Bounds(month);
+        foreach (var hold in await HoldsAsync(ct))
+        {
+            if (await CoversArchivedAsync(hold, from, to, streams, ct))
+            {
+                throw new RetentionRefusedException($"{key}: legal hold {hold.Id} ({hold.Describe()}; {hold.Reason}) covers events of this month; it is kept past {policy.Years} years until the hold is released");
+            }
+        }
+
+        // Hashes first, then the record, then the removal: a crash in between leaves a segment that
+        // still verifies, and running the purge again finishes it.
+        var leaves = ArchiveLayout.WriteLeaves(directory);
+        var removed = BundleFormat.PurgedFiles.Where(f => File.Exists(Path.Combine(directory, f))).ToList();
+        var record = Path.Combine(directory, BundleFormat.PurgeRecord);
+        File.WriteAllBytes(record + ".tmp", System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+            new PurgeRecord(key, now, actor, removed, $"retention period of {policy.Years} years ended {policy.ExpiresAt(month):yyyy-MM-dd}"), BundleFormat.Json));
+        File.Move(record + ".tmp", record, overwrite: true);
+        foreach (var file in removed)
+        {
+            File.Delete(Path.Combine(directory, file));
+        }
+        archive.WriteIndex(index.Select(s => s.Month == key ? s with { PurgedAt = now } : s));
+        await RecordAsync(new RetentionRecorded
+        {
+            EventId = Guid.CreateVersion7(now), At = Timestamps.ToUtcMicroseconds(now), Action = RetentionAction.Purged, Month = key, Actor = actor,
+            Detail = $"removed {string.Join(", ", removed)} from {entry.Path}; kept the chain hashes of {leaves} events ({BundleFormat.Leaves}), the proof and the signed manifest",
+        }, ct);
+    }
+
+    /// <summary>
+    /// Applies the retention policy at the clock's now, oldest month first: seals every closed month
+    /// that holds events, drops sealed months before the hot window (stopping at the first refusal,
+    /// so the hot store stays one contiguous run of months), and purges expired archived months
+    /// (a held month is skipped and the run goes on).
+    /// </summary>
+    public async Task<RetentionRunReport> RunPolicyAsync(RetentionPolicy policy, ArchiveLayout archive, BundleExporter exporter, NpgsqlDataSource owner,
+        string actor, CancellationToken ct)
+    {
+        var report = RetentionRunReport.Empty();
+        var now = clock.GetUtcNow();
+        var sealedMonths = (await SealedAsync(ct)).Select(s => s.Month).ToHashSet();
+        foreach (var month in await HotMonthsAsync(ct))
+        {
+            var (from, to) = Bounds(month);
+            if (sealedMonths.Contains(month) || to + CloseAfter > now || await CountAsync(from, to, ct) == 0)
+            {
+                continue;
+            }
+            await SealAsync(month, archive, exporter, actor, ct);
+            report.Sealed.Add(ArchiveLayout.MonthKey(month));
+        }
+        var firstHot = policy.FirstHotMonth(now);
+        foreach (var month in (await SealedAsync(ct)).Where(s => s.DroppedAt is null && s.Month < firstHot).Select(s => s.Month).Order())
+        {
+            try
+            {
+                await DropAsync(month, archive, owner, actor, null, ct);
+                report.Dropped.Add(ArchiveLayout.MonthKey(month));
+            }
+            catch (RetentionRefusedException ex)
+            {
+                report.Kept.Add($"{ArchiveLayout.MonthKey(month)} stays hot: {ex.Message}");
+                break;
+            }
+        }
+        var dropped = (await SealedAsync(ct)).Where(s => s.DroppedAt is not null).Select(s => s.Month).ToHashSet();
+        foreach (var entry in archive.ReadIndex().Where(s => s.PurgedAt is null).OrderBy(s => s.Month, StringComparer.Ordinal))
+        {
+            var month = ArchiveLayout.ParseMonth(entry.Month);
+            if (!dropped.Contains(month) || now < policy.ExpiresAt(month))
+            {
+                continue;
+            }
+            try
+            {
+                await PurgeAsync(month, archive, policy, actor, ct);
+                report.Purged.Add(entry.Month);
+            }
+            catch (RetentionRefusedException ex)
+            {
+                report.Kept.Add($"{entry.Month} stays archived: {ex.Message}");
+            }
+        }
+        return report;
+    }
+
+    private async Task<List<DateOnly>> HotMonthsAsync(CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(SqlScripts.Query("retention_hot_months"));
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var months = new List<DateOnly>();
+        while (await reader.ReadAsync(ct))
+        {
+            months.Add(DateOnly.FromDateTime(reader.GetDateTime(0)));
+        }
+        return months;
+    }
+
+    /// <summary>A hold covers an archived month if the times overlap and (when it names them) its agent or owner's agents have a chain in the segment.</summary>
+    private async Task<bool> CoversArchivedAsync(LegalHold hold, DateTimeOffset from, DateTimeOffset to, HashSet<string> streams, CancellationToken ct)
+    {
+        if ((hold.From is { } f && f >= to) || (hold.To is { } t && t <= from))
+        {
+            return false;
+        }
+        if (hold.Agent is null && hold.Owner is null)
+        {
+            return true;
+        }
+        if (hold.Agent is not null && streams.Contains(hold.Agent))
+        {
+            return true;
+        }
+        return hold.Owner is not null && (await AgentsOfOwnerAsync(hold.Owner, ct)).Any(streams.Contains);
+    }
+
+    private async Task<List<string>> AgentsOfOwnerAsync(string owner, CancellationToken ct)
+    {
+        var agents = new List<string>();
+        await using var byOwner = dataSource.CreateCommand(SqlScripts.Query("agents_of_owners"));
+        byOwner.Parameters.Add(new NpgsqlParameter("owners", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = new[] { owner } });
+        await using var reader = await byOwner.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            agents.Add(reader.GetString(0));
+        }
+        return agents;
+    }
+
     /// <summary>One owner transaction: record the drop, retain the shared blocks' leaves, drop the partition.</summary>
     private static async Task DropPartitionAsync(NpgsqlDataSource owner, DateOnly month, string partition, string manifestSha256,
         DateTimeOffset from, DateTimeOffset to, string actor, DateTimeOffset at, CancellationToken ct)
@@ -297,13 +477,7 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
         }
         if (hold.Owner is not null)
         {
-            await using var byOwner = dataSource.CreateCommand(SqlScripts.Query("agents_of_owners"));
-            byOwner.Parameters.Add(new NpgsqlParameter("owners", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = new[] { hold.Owner } });
-            await using var reader = await byOwner.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                agents.Add(reader.GetString(0));
-            }
+            agents.AddRange(await AgentsOfOwnerAsync(hold.Owner, ct));
         }
         await using var cmd = dataSource.CreateCommand(SqlScripts.Query("retention_month_has_agents"));
         cmd.Parameters.AddWithValue("from", hold.From is { } hf && hf > from ? hf : from);
@@ -320,7 +494,8 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
         return (long)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
-    private async Task RecordAsync(RetentionRecorded r, CancellationToken ct)
+    /// <summary>Appends one retention operation to the retention log chain.</summary>
+    public async Task RecordAsync(RetentionRecorded r, CancellationToken ct)
     {
         var payload = ContractJson.SerializeCanonical(r);
         await store.AppendAsync([new IncomingEvent(r.EventId, RetentionRecorded.Stream, RetentionRecorded.TypeName, r.At, payload,

@@ -17,6 +17,9 @@ public sealed record WhyAuthorized(
     long GlobalSeq, long Version, DateTimeOffset RecordedAt, string PrevHash, string Hash,
     bool HashMatchesContents, bool LinksToPreviousEvent, bool StoredInHotStore = true)
 {
+    /// <summary>The sealed month (yyyy-MM) it was answered from when its month is no longer in the hot store.</summary>
+    public string? ArchivedMonth { get; init; }
+
     public bool IntegrityVerified => HashMatchesContents && LinksToPreviousEvent;
 }
 
@@ -48,6 +51,24 @@ public sealed class WhyAuthorizedQuery(NpgsqlDataSource dataSource)
 
         return new WhyAuthorized(eventId, e, PathOf(e), seq, version, recordedAt,
             Convert.ToHexStringLower(prevHash), Convert.ToHexStringLower(hash), hashMatches, links, storedPresent);
+    }
+
+    /// <summary>
+    /// The same answer for an event of a month dropped from the hot store, from its archive segment:
+    /// the chain hash is recomputed from the archived bytes and the link checked against the
+    /// segment (auditctl archive verify proves the segment itself against its signed checkpoint).
+    /// </summary>
+    public static WhyAuthorized? FromArchive(Retention.ArchiveLayout archive, Guid eventId)
+    {
+        if (archive.FindEvent(eventId) is not { } a || a.EventType != AgentActionOccurred.TypeName)
+        {
+            return null;
+        }
+        var e = ContractJson.Deserialize(a.Payload);
+        var hashMatches = ChainHash.Compute(a.PrevHash, a.Stream, a.Version, a.EventId, a.EventType, a.RecordedAt, a.Payload).AsSpan().SequenceEqual(a.Hash);
+        var expected = a.Version == 1 ? ChainHash.Genesis.ToArray() : a.ExpectedPrevHash;
+        return new WhyAuthorized(eventId, e, PathOf(e), a.Position, a.Version, a.RecordedAt, Convert.ToHexStringLower(a.PrevHash), Convert.ToHexStringLower(a.Hash),
+            hashMatches, expected is not null && expected.AsSpan().SequenceEqual(a.PrevHash), StoredInHotStore: false) { ArchivedMonth = a.Month };
     }
 
     /// <summary>The path human → delegations → agent → action → decision → policy → approvals → grant, from the event alone.</summary>

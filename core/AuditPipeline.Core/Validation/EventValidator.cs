@@ -60,6 +60,7 @@ public sealed class EventValidator(ValidationLimits limits)
 
         Text(errors, "$.action.operation", e.Action.Operation, required: true);
         Text(errors, "$.action.tool", e.Action.Tool);
+        Text(errors, "$.action.input", e.Action.Input, max: limits.MaxInputLength);
         Id(errors, "$.action.resource.type", e.Action.Resource.Type, required: true);
         Text(errors, "$.action.resource.id", e.Action.Resource.Id, required: true, max: limits.MaxIdLength * 4);
 
@@ -109,6 +110,15 @@ public sealed class EventValidator(ValidationLimits limits)
 
         Id(errors, "$.outcome.error_code", e.Outcome.ErrorCode);
         Text(errors, "$.outcome.message", e.Outcome.Message);
+
+        // The redaction envelopes are written only by ingest; one arriving from an emitter would pose as redacted data.
+        foreach (var (path, value) in Redaction.RedactableFields.Values(e))
+        {
+            if (Redaction.FieldEnvelope.IsEnvelope(value))
+            {
+                errors.Add(new("$." + path, $"must not start with '{Redaction.FieldEnvelope.EncryptedPrefix}' or '{Redaction.FieldEnvelope.HashedPrefix}' (reserved for values redacted at ingest)"));
+            }
+        }
         return errors;
     }
 

@@ -12,6 +12,9 @@ public sealed record ValidationLimits
     public int MaxIdLength { get; init; } = 256;
     [Range(1, 65536)]
     public int MaxTextLength { get; init; } = 4096;
+    /// <summary>Longest <c>action.input</c> (prompt text or request body); emitters truncate beyond it.</summary>
+    [Range(1, 262144)]
+    public int MaxInputLength { get; init; } = 32768;
     [Range(1, 1024)]
     public int MaxListLength { get; init; } = 64;
     /// <summary>How old an event may be when it arrives (emitter outages, replays).</summary>

@@ -1,5 +1,8 @@
 using AuditPipeline.Core.Contract;
+using AuditPipeline.Core.Redaction;
+using AuditPipeline.Core.Retention;
 using AuditPipeline.Core.Store;
+using Microsoft.Extensions.Options;
 using AuditPipeline.QueryApi.Auth;
 using Npgsql;
 
@@ -10,7 +13,15 @@ public sealed record IntegrityData(long Position, string StreamId, long Version,
 
 public sealed record WhyAuthorizedResponse(
     Guid EventId, string AgentId, IReadOnlyList<DelegationLink> Path, ActionPerformed Action, AuthorizationDecision Authorization,
-    Outcome Outcome, DateTimeOffset OccurredAt, IntegrityData Integrity);
+    Outcome Outcome, DateTimeOffset OccurredAt, IntegrityData Integrity, RedactionStatus Redaction, string? ArchivedMonth);
+
+/// <summary>
+/// What redaction did to this event's fields: decrypted for you, shredded (the subject's key is
+/// destroyed), keyed hashes, unreadable (unknown key or altered), or still encrypted because this
+/// API has no master key.
+/// </summary>
+public sealed record RedactionStatus(IReadOnlyList<string> Decrypted, IReadOnlyList<string> Shredded, IReadOnlyList<string> Hashed,
+    IReadOnlyList<string> Unreadable, IReadOnlyList<string> Encrypted);
 
 public sealed record VerifyResponse(bool Intact, long EventsChecked, int ChainsChecked, IReadOnlyList<ChainBreak> Breaks);
 
@@ -18,17 +29,25 @@ public static class AuditEndpoints
 {
     public static void Map(WebApplication app)
     {
-        app.MapGet("/v1/events/{eventId:guid}/why", async (Guid eventId, HttpContext http, WhyAuthorizedQuery why, NpgsqlDataSource db, CancellationToken ct) =>
+        app.MapGet("/v1/events/{eventId:guid}/why", async (Guid eventId, HttpContext http, WhyAuthorizedQuery why, NpgsqlDataSource db, ApiRedaction redaction,
+            IOptions<QueryApiOptions> options, CancellationToken ct) =>
         {
             var answer = await why.FindAsync(eventId, ct);
+            // From the archive only when the hot store no longer holds the event: a changed hot
+            // event must be reported as changed, not explained from its archived copy.
+            if (answer is null or { StoredInHotStore: false } && options.Value.ArchiveDirectory is { Length: > 0 } archive
+                && WhyAuthorizedQuery.FromArchive(new ArchiveLayout(archive), eventId) is { } archived)
+            {
+                answer = archived;
+            }
             if (answer is null || !await InScopeAsync(http, db, answer.Event.Agent.Id, ct))
             {
                 return AgentEndpoints.NotFound($"No action event {eventId} (or it is not projected yet).");
             }
-            var e = answer.Event;
-            return Results.Ok(new WhyAuthorizedResponse(eventId, e.Agent.Id, answer.Path, e.Action, e.Authorization, e.Outcome, e.OccurredAt,
+            var (e, status) = await RevealAsync(redaction, answer.Event, ct);
+            return Results.Ok(new WhyAuthorizedResponse(eventId, e.Agent.Id, WhyAuthorizedQuery.PathOf(e), e.Action, e.Authorization, e.Outcome, e.OccurredAt,
                 new IntegrityData(answer.GlobalSeq, e.Agent.Id, answer.Version, answer.RecordedAt, answer.PrevHash, answer.Hash,
-                    answer.HashMatchesContents, answer.LinksToPreviousEvent, answer.IntegrityVerified)));
+                    answer.HashMatchesContents, answer.LinksToPreviousEvent, answer.IntegrityVerified), status, answer.ArchivedMonth));
         }).RequireAuthorization(Policies.Audit).WithTags("audit")
           .WithSummary("Why was this action authorized: human → delegations → agent → action → decision → policy/rule → approvals → grant, with integrity data");
 
@@ -54,6 +73,19 @@ public static class AuditEndpoints
             return Results.Ok(new VerifyResponse(report.Intact, report.EventsChecked, report.StreamsChecked, report.Breaks));
         }).RequireAuthorization(Policies.Audit).WithTags("audit")
           .WithSummary("Recompute hash chains (one agent's, a time range, or all) and report the first break of each broken chain");
+    }
+
+    private static async Task<(AgentActionOccurred Event, RedactionStatus Status)> RevealAsync(ApiRedaction redaction, AgentActionOccurred stored, CancellationToken ct)
+    {
+        if (redaction.Revealer is { } revealer)
+        {
+            var r = await revealer.RevealAsync(stored, ct);
+            return (r.Event, new RedactionStatus(r.Decrypted, r.Shredded, r.Hashed, r.Unreadable, []));
+        }
+        var values = RedactableFields.Values(stored);
+        return (stored, new RedactionStatus([], [],
+            [.. values.Where(v => v.Value.StartsWith(FieldEnvelope.HashedPrefix, StringComparison.Ordinal)).Select(v => v.Path)], [],
+            [.. values.Where(v => v.Value.StartsWith(FieldEnvelope.EncryptedPrefix, StringComparison.Ordinal)).Select(v => v.Path)]));
     }
 
     private static async Task<bool> InScopeAsync(HttpContext http, NpgsqlDataSource db, string agentId, CancellationToken ct)

@@ -1,0 +1,31 @@
+using AuditPipeline.Core.Integrity;
+using AuditPipeline.Core.Retention;
+
+namespace AuditPipeline.Cli.Commands;
+
+/// <summary>
+/// How every operator command reports failure: a refused retention or shredding operation exits 1
+/// with "refused: why"; bad input, missing files, a missing key or an unreachable database exit 2
+/// with the message alone (never a stack trace).
+/// </summary>
+internal static class CliRun
+{
+    public static async Task<int> Guarded(string name, Func<Task<int>> body)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (RetentionRefusedException ex)
+        {
+            Console.Error.WriteLine($"{name}: refused: {ex.Message}");
+            return 1;
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or ProofUnavailableException or UnauthorizedAccessException
+                                       or FormatException or System.Security.Cryptography.CryptographicException or Npgsql.NpgsqlException)
+        {
+            Console.Error.WriteLine($"{name}: {ex.Message}");
+            return 2;
+        }
+    }
+}

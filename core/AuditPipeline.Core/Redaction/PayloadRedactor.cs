@@ -1,0 +1,93 @@
+using System.Collections.Concurrent;
+using AuditPipeline.Core.Contract;
+using AuditPipeline.Core.Store;
+
+namespace AuditPipeline.Core.Redaction;
+
+/// <summary>
+/// Ingest's half of redaction: before an event is chained and stored, the configured fields are
+/// encrypted under the key of the event's subject or replaced by keyed hashes, and the canonical
+/// bytes are rebuilt from the result. What is hashed and stored is therefore the redacted form,
+/// which shredding never changes.
+/// </summary>
+public sealed class PayloadRedactor(SubjectKeyStore keyStore, IReadOnlyList<string> encrypted, IReadOnlyList<string> hashed, TimeSpan keyCacheFor, TimeProvider clock)
+{
+    private readonly ConcurrentDictionary<string, (Guid KeyId, byte[] Key, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Whose data the event carries: the human the agent acts for, else the agent's owner, else
+    /// the agent itself. Shredding that subject makes the event's encrypted fields unreadable.
+    /// </summary>
+    public static string SubjectOf(AgentActionOccurred e) =>
+        e.Delegation.OnBehalfOf ?? e.Agent.Owner ?? "agent:" + e.Agent.Id;
+
+    /// <summary>The events with their payloads redacted (same order); events without a redactable value are kept as they are.</summary>
+    public async Task<List<IncomingEvent>> RedactAsync(IReadOnlyList<AgentActionOccurred> actions, IReadOnlyList<IncomingEvent> events, CancellationToken ct)
+    {
+        var needKeys = encrypted.Count == 0 ? [] : actions.Where(HasEncryptedValue).Select(SubjectOf).ToHashSet(StringComparer.Ordinal);
+        var keys = await KeysAsync(needKeys, ct);
+        var result = new List<IncomingEvent>(events.Count);
+        for (var i = 0; i < events.Count; i++)
+        {
+            var redacted = Redact(actions[i], keys);
+            result.Add(ReferenceEquals(redacted, actions[i]) ? events[i] : events[i] with { Payload = ContractJson.SerializeCanonical(redacted) });
+        }
+        return result;
+    }
+
+    /// <summary>One event redacted with keys already at hand (<see cref="RedactAsync"/> fetches them).</summary>
+    public AgentActionOccurred Redact(AgentActionOccurred e, IReadOnlyDictionary<string, (Guid KeyId, byte[] Key)> keys)
+    {
+        var result = e;
+        foreach (var field in hashed)
+        {
+            result = RedactableFields.Map(result, field, (path, value) => keyStore.Keys.HashValue(path, value));
+        }
+        if (encrypted.Count > 0 && HasEncryptedValue(e))
+        {
+            var (keyId, key) = keys[SubjectOf(e)];
+            foreach (var field in encrypted)
+            {
+                result = RedactableFields.Map(result, field, (path, value) => FieldEnvelope.Encrypt(keyId, key, e.EventId, path, value));
+            }
+        }
+        return result;
+    }
+
+    private bool HasEncryptedValue(AgentActionOccurred e)
+    {
+        var any = false;
+        foreach (var field in encrypted)
+        {
+            RedactableFields.Map(e, field, (_, value) => { any = true; return value; });
+        }
+        return any;
+    }
+
+    private async Task<Dictionary<string, (Guid KeyId, byte[] Key)>> KeysAsync(HashSet<string> subjects, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var keys = new Dictionary<string, (Guid, byte[])>(StringComparer.Ordinal);
+        var missing = new List<string>();
+        foreach (var subject in subjects)
+        {
+            if (_cache.TryGetValue(subject, out var cached) && cached.Until > now)
+            {
+                keys[subject] = (cached.KeyId, cached.Key);
+            }
+            else
+            {
+                missing.Add(subject);
+            }
+        }
+        if (missing.Count > 0)
+        {
+            foreach (var (subject, key) in await keyStore.LiveKeysAsync(missing, ct))
+            {
+                keys[subject] = key;
+                _cache[subject] = (key.KeyId, key.Key, now + keyCacheFor);
+            }
+        }
+        return keys;
+    }
+}
