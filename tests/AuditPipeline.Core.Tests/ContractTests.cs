@@ -40,7 +40,8 @@ public sealed class ContractTests
     [Fact]
     public void Canonical_form_is_compact_utc_microseconds_and_omits_nulls()
     {
-        var e = Sample() with { Context = null, OccurredAt = new DateTimeOffset(2026, 11, 22, 11, 0, 0, TimeSpan.FromHours(1)).AddTicks(1234567) };
+        var sample = Sample();
+        var e = sample with { Context = null, Action = sample.Action with { Input = null }, OccurredAt = new DateTimeOffset(2026, 11, 22, 11, 0, 0, TimeSpan.FromHours(1)).AddTicks(1234567) };
         var text = Encoding.UTF8.GetString(ContractJson.SerializeCanonical(e));
 
         Assert.Contains("\"occurred_at\":\"2026-11-22T10:00:00.123456Z\"", text, StringComparison.Ordinal);

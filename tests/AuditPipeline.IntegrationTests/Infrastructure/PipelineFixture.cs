@@ -41,7 +41,7 @@ public sealed class PipelineFixture : IAsyncLifetime
         return (topic, topic + ".dlq");
     }
 
-    public ChildProcess StartIngest(TestStore store, string topic, string group = "audit-ingest", int batchSize = 2000)
+    public ChildProcess StartIngest(TestStore store, string topic, string group = "audit-ingest", int batchSize = 2000, IReadOnlyDictionary<string, string>? extraEnv = null)
     {
         var env = new Dictionary<string, string>
         {
@@ -55,6 +55,10 @@ public sealed class PipelineFixture : IAsyncLifetime
             ["Ingest__MaxRetryDelayMs"] = "1000",
             ["Logging__LogLevel__Default"] = "Information",
         };
+        foreach (var (key, value) in extraEnv ?? new Dictionary<string, string>())
+        {
+            env[key] = value;
+        }
         return ChildProcess.StartDotnet(RepoPaths.IngestDll, env);
     }
 
