@@ -91,6 +91,20 @@ public sealed class ApiFixture : IAsyncLifetime, IDisposable
         Factory = CreateFactory();
     }
 
+    /// <summary>A fresh, empty store on the fixture's PostgreSQL, for tests that must not add to the shared one.</summary>
+    public Task<TestStore> NewStoreAsync() => _postgres.CreateStoreAsync();
+
+    /// <summary>An API over another store, with extra settings.</summary>
+    public WebApplicationFactory<QueryApiOptions> CreateFactory(TestStore store, IReadOnlyDictionary<string, string> settings) =>
+        CreateFactory().WithWebHostBuilder(b =>
+        {
+            b.UseSetting("Store:ConnectionString", store.AppConnectionString);
+            foreach (var (key, value) in settings)
+            {
+                b.UseSetting(key, value);
+            }
+        });
+
     /// <summary>The checkpoint key the default factory signs with.</summary>
     public CheckpointSigner Signer { get; } = CheckpointSigner.Generate();
 
