@@ -56,7 +56,7 @@ public static class IngestServiceCollectionExtensions
         var keys = new SubjectKeyStore(sp.GetRequiredService<NpgsqlDataSource>(), new RedactionKeys(options.LoadMasterKey()), clock);
         logger.LogInformation("Redaction on: encrypting [{Encrypted}] under per-subject keys, hashing [{Hashed}]",
             string.Join(", ", options.EncryptedFields), string.Join(", ", options.HashedFields));
-        return new PayloadRedactor(keys, options.EncryptedFields, options.HashedFields, TimeSpan.FromSeconds(options.KeyCacheSeconds), clock);
+        return new PayloadRedactor(sp.GetRequiredService<NpgsqlDataSource>(), keys, options.EncryptedFields, options.HashedFields, TimeSpan.FromSeconds(options.KeyCacheSeconds), clock);
     }
 }
 

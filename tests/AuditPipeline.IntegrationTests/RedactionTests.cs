@@ -98,6 +98,15 @@ public sealed class RedactionTests(PipelineFixture fx) : IDisposable
             "subject", "shred", "--subject", "bob@example.com", "--by", "x", "--reason", "the app role may not shred");
         Assert.True(appExit == 2 && appText.Contains("permission denied", StringComparison.Ordinal), appText);
 
+        // Redelivered after the shred (encrypted under a new key now): still recognised as the stored event, not a conflict.
+        await using (var late = fx.StartIngest(store, topic, group: "after-shred", extraEnv: redaction))
+        {
+            await PipelineFixture.WaitUntilAsync(() => Task.FromResult(CommittedMessages(topic, "after-shred", 4) >= 400), TimeSpan.FromMinutes(1),
+                () => Task.FromResult($"after-shred committed {CommittedMessages(topic, "after-shred", 4)} of 400\n{late.Output}"));
+        }
+        Assert.Equal(400, await store.CountAsync("SELECT count(*) FROM audit.events WHERE stream_id <> 'retention log'"));
+        Assert.Equal(0, await store.CountAsync("SELECT count(*) FROM audit.quarantine"));
+
         (whyExit, whyText) = await fx.AuditctlAsync(store, env, "why", alice);
         Assert.True(whyExit == 0, "the stored bytes are unchanged, so the chain hash still verifies: " + whyText);
         Assert.Contains("input     [shredded]", whyText);

@@ -67,7 +67,7 @@ public sealed class ArchiveAndRedactionApiTests(ApiFixture fx) : IDisposable
         await using var owner = store.AdminDataSource();
         var master = RandomNumberGenerator.GetBytes(32);
         var keys = new SubjectKeyStore(ds, new RedactionKeys(master), TimeProvider.System);
-        var redactor = new PayloadRedactor(keys, [RedactableFields.ActionInput, RedactableFields.OutcomeMessage], [RedactableFields.Approvers], TimeSpan.FromMinutes(1), TimeProvider.System);
+        var redactor = new PayloadRedactor(ds, keys, [RedactableFields.ActionInput, RedactableFields.OutcomeMessage], [RedactableFields.Approvers], TimeSpan.FromMinutes(1), TimeProvider.System);
         var fleet = new SampleFleet(2, seed: 22);
         var (denied, approved) = TestScenarios.DeniedThenApproved(fleet.Agents[0], DateTimeOffset.UtcNow);
         approved = approved with { Action = approved.Action with { Input = "wire 900 EUR to Jane Roe, IBAN DE02 1203 0000 0000 2020 51" } };

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using AuditPipeline.Core.Contract;
 using AuditPipeline.Core.Store;
+using Npgsql;
 
 namespace AuditPipeline.Core.Redaction;
 
@@ -10,7 +11,8 @@ namespace AuditPipeline.Core.Redaction;
 /// bytes are rebuilt from the result. What is hashed and stored is therefore the redacted form,
 /// which shredding never changes.
 /// </summary>
-public sealed class PayloadRedactor(SubjectKeyStore keyStore, IReadOnlyList<string> encrypted, IReadOnlyList<string> hashed, TimeSpan keyCacheFor, TimeProvider clock)
+public sealed class PayloadRedactor(NpgsqlDataSource dataSource, SubjectKeyStore keyStore, IReadOnlyList<string> encrypted, IReadOnlyList<string> hashed,
+    TimeSpan keyCacheFor, TimeProvider clock)
 {
     private readonly ConcurrentDictionary<string, (Guid KeyId, byte[] Key, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
 
@@ -26,11 +28,68 @@ public sealed class PayloadRedactor(SubjectKeyStore keyStore, IReadOnlyList<stri
     {
         var needKeys = encrypted.Count == 0 ? [] : actions.Where(HasEncryptedValue).Select(SubjectOf).ToHashSet(StringComparer.Ordinal);
         var keys = await KeysAsync(needKeys, ct);
+        var stored = needKeys.Count == 0 ? [] : await StoredPayloadsAsync([.. actions.Where(HasEncryptedValue).Select(a => a.EventId)], ct);
         var result = new List<IncomingEvent>(events.Count);
         for (var i = 0; i < events.Count; i++)
         {
             var redacted = Redact(actions[i], keys);
-            result.Add(ReferenceEquals(redacted, actions[i]) ? events[i] : events[i] with { Payload = ContractJson.SerializeCanonical(redacted) });
+            if (ReferenceEquals(redacted, actions[i]))
+            {
+                result.Add(events[i]);
+                continue;
+            }
+            var payload = ContractJson.SerializeCanonical(redacted);
+            if (stored.TryGetValue(actions[i].EventId, out var first) && !first.AsSpan().SequenceEqual(payload) && await IsShreddedCopyAsync(first, redacted, ct))
+            {
+                payload = first;
+            }
+            result.Add(events[i] with { Payload = payload });
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// A message redelivered after its subject was shredded is encrypted under the subject's new
+    /// key, so its bytes differ from the stored event's and the store would call it a conflicting
+    /// duplicate. It is the same event if everything but the encrypted fields is equal and the
+    /// stored event's keys are all shredded: then the stored bytes are passed on, and it
+    /// deduplicates exactly. (What the shredded fields held can no longer be compared, by design.)
+    /// </summary>
+    private async Task<bool> IsShreddedCopyAsync(byte[] storedPayload, AgentActionOccurred redacted, CancellationToken ct)
+    {
+        AgentActionOccurred stored;
+        try
+        {
+            stored = ContractJson.Deserialize(storedPayload);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
+        var keyIds = RedactableFields.Values(stored)
+            .Select(v => FieldEnvelope.TryParseEncrypted(v.Value, out var id, out _) ? id : Guid.Empty).Where(id => id != Guid.Empty).ToList();
+        var keys = await keyStore.FindAsync(keyIds, ct);
+        if (keyIds.Count == 0 || keyIds.Any(id => !keys.TryGetValue(id, out var k) || k.Key is not null))
+        {
+            return false;
+        }
+        var masked = redacted;
+        foreach (var field in RedactableFields.All)
+        {
+            masked = RedactableFields.Map(masked, field, (_, value) => value.StartsWith(FieldEnvelope.EncryptedPrefix, StringComparison.Ordinal) ? FieldEnvelope.Shredded : value);
+        }
+        return ContractJson.SerializeCanonical(PayloadRevealer.Reveal(stored, keys).Event).AsSpan().SequenceEqual(ContractJson.SerializeCanonical(masked));
+    }
+
+    private async Task<Dictionary<Guid, byte[]>> StoredPayloadsAsync(Guid[] eventIds, CancellationToken ct)
+    {
+        var result = new Dictionary<Guid, byte[]>();
+        await using var cmd = dataSource.CreateCommand(SqlScripts.Query("redaction_stored_payloads"));
+        cmd.Parameters.AddWithValue("ids", eventIds);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            result[reader.GetGuid(0)] = System.Text.Encoding.UTF8.GetBytes(reader.GetString(1));
         }
         return result;
     }
