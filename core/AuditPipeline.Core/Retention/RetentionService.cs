@@ -420,6 +420,8 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
                 record.Parameters.AddWithValue("manifest_sha256", Convert.FromHexString(manifestSha256));
                 record.Parameters.AddWithValue("dropped_at", at);
                 record.Parameters.AddWithValue("dropped_by", actor);
+                record.Parameters.AddWithValue("from", from);
+                record.Parameters.AddWithValue("to", to);
                 await record.ExecuteNonQueryAsync(ct);
             }
             await using (var retain = new NpgsqlCommand(SqlScripts.Query("retention_retain_leaves"), conn, tx))

@@ -44,3 +44,8 @@ WHERE e.stream_id = 'retention log' AND e.payload->>'action' = 'hold_released' A
 GRANT SELECT, INSERT ON audit.legal_holds TO audit_writer;
 GRANT UPDATE (released_at, released_by, release_reason) ON audit.legal_holds TO audit_writer;
 GRANT SELECT ON audit.legal_holds TO audit_reader;
+
+-- Where each dropped month sat in the log, so a subscription rebuilt from zero (a projection
+-- replay) can tell the hole a drop leaves from a hole nobody accounts for. Months dropped before
+-- this migration have NULLs here; replays across them still stop, with the reason.
+ALTER TABLE audit.dropped_months ADD COLUMN first_seq bigint, ADD COLUMN last_seq bigint, ADD COLUMN events bigint;
