@@ -26,6 +26,28 @@ public sealed class RedactionTests(PipelineFixture fx) : IDisposable
     }
 
     [Fact]
+    public async Task Subject_keygen_writes_an_owner_only_master_key_and_never_overwrites_one()
+    {
+        var store = await fx.Postgres.CreateStoreAsync();
+        var path = Path.Combine(_work, "keys", "master.key");
+        var (exit, output) = await fx.AuditctlAsync(store, "subject", "keygen", "--out", path);
+        Assert.True(exit == 0, output);
+        Assert.Equal(32, Convert.FromBase64String(await File.ReadAllTextAsync(path)).Length);
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        }
+        Assert.DoesNotContain(await File.ReadAllTextAsync(path), output);
+        var before = await File.ReadAllTextAsync(path);
+        (exit, output) = await fx.AuditctlAsync(store, "subject", "keygen", "--out", path);
+        Assert.True(exit == 2 && output.Contains("never overwritten", StringComparison.Ordinal), output);
+        Assert.Equal(before, await File.ReadAllTextAsync(path));
+        // A key that is not 32 bytes is refused by name, without echoing it.
+        (exit, output) = await fx.AuditctlAsync(store, new Dictionary<string, string> { ["Redaction__MasterKey"] = "c2hvcnQ=" }, "subject", "show", "--subject", "x");
+        Assert.True(exit == 2 && output.Contains("Redaction:MasterKey) must be 32 bytes", StringComparison.Ordinal) && !output.Contains("c2hvcnQ=", StringComparison.Ordinal), output);
+    }
+
+    [Fact]
     public async Task Crypto_shredding_a_subject_makes_its_fields_unreadable_while_chains_checkpoints_and_bundles_still_verify()
     {
         var store = await fx.Postgres.CreateStoreAsync();

@@ -156,22 +156,8 @@ internal static class IntegrityCommands
         command.SetAction((parse, _) => CliRun.Guarded("checkpoint keygen", () =>
         {
             var path = parse.GetValue(output)!;
-            if (File.Exists(path))
-            {
-                throw new IOException($"{path} exists; a signing key is never overwritten");
-            }
             using var signer = CheckpointSigner.Generate();
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // never readable by others, not even briefly
-            }
-            using (var file = new FileStream(path, options))
-            using (var writer = new StreamWriter(file))
-            {
-                writer.Write(signer.ExportPrivateKeyPem());
-            }
+            CliRun.WriteNewSecretFile(path, signer.ExportPrivateKeyPem(), "a signing key");
             Console.Error.WriteLine($"wrote the private key to {path} (keep it secret; set Integrity__SigningKeyFile to it)");
             Console.WriteLine($"key id {signer.KeyId}");
             Console.WriteLine(signer.PublicKeyPem);

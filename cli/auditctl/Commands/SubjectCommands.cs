@@ -29,20 +29,8 @@ internal static class SubjectCommands
         command.SetAction((parse, _) => CliRun.Guarded("subject keygen", () =>
         {
             var path = parse.GetValue(output)!;
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-            if (File.Exists(path))
-            {
-                throw new IOException($"{path} exists; a master key is never overwritten (losing it makes every encrypted field unreadable)");
-            }
-            using (var writer = new StreamWriter(new FileStream(path, options)))
-            {
-                writer.Write(Convert.ToBase64String(RandomNumberGenerator.GetBytes(RedactionKeys.MasterKeyBytes)));
-            }
+            // Losing it makes every encrypted field unreadable.
+            CliRun.WriteNewSecretFile(path, Convert.ToBase64String(RandomNumberGenerator.GetBytes(RedactionKeys.MasterKeyBytes)), "a master key");
             Console.Error.WriteLine($"wrote the redaction master key to {path} (keep it secret and backed up; set Redaction__MasterKeyFile to it)");
             return Task.FromResult(0);
         }));
