@@ -27,6 +27,7 @@ Console.WriteLine($"workload: {workload.Events.Count} events, {workload.AverageB
 if (args.Contains("--stages"))
 {
     Console.WriteLine($"decode+validate+canonicalize alone: {Stages.DecodeRate(workload):0} events/s (one thread)");
+    Console.WriteLine($"redaction alone (encrypt action.input and outcome.message, re-serialize): {Stages.RedactRate(workload):0} events/s (one thread)");
     var stageStore = await postgres.CreateStoreAsync();
     Console.WriteLine($"store append alone (5,000 per transaction): {await Stages.AppendRateAsync(stageStore, workload):0} events/s");
 }

@@ -27,6 +27,23 @@ internal static class Stages
         return workload.Events.Count / clock.Elapsed.TotalSeconds;
     }
 
+    /// <summary>Redaction's CPU part alone: encrypting the default fields per subject and re-serializing (keys at hand).</summary>
+    public static double RedactRate(Workload workload)
+    {
+        using var unused = Npgsql.NpgsqlDataSource.Create("Host=127.0.0.1;Port=9"); // never connected: keys are passed in
+        var keys = new AuditPipeline.Core.Redaction.SubjectKeyStore(unused, new(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)), TimeProvider.System);
+        var redactor = new AuditPipeline.Core.Redaction.PayloadRedactor(unused, keys, AuditPipeline.Core.Redaction.RedactionOptions.DefaultEncrypt.Split(','), [],
+            TimeSpan.FromMinutes(1), TimeProvider.System);
+        var subjectKeys = workload.Events.Select(AuditPipeline.Core.Redaction.PayloadRedactor.SubjectOf).Distinct()
+            .ToDictionary(s => s, _ => new AuditPipeline.Core.Redaction.SubjectCipher(Guid.NewGuid(), System.Security.Cryptography.RandomNumberGenerator.GetBytes(64)));
+        var clock = Stopwatch.StartNew();
+        foreach (var e in workload.Events)
+        {
+            _ = ContractJson.SerializeCanonical(redactor.Redact(e, subjectKeys));
+        }
+        return workload.Events.Count / clock.Elapsed.TotalSeconds;
+    }
+
     public static async Task<double> AppendRateAsync(TestStore store, Workload workload)
     {
         await using var ds = store.AppDataSource();

@@ -77,21 +77,11 @@ public static partial class FieldEnvelope
     /// <summary>The field a concrete path belongs to: <c>delegation.chain[2].name</c> → <c>delegation.chain[].name</c>.</summary>
     public static string FieldOf(string path) => ListIndex().Replace(path, "[]");
 
-    /// <summary>
-    /// Deterministic: the nonce is an HMAC of the event, path and value under the subject's nonce
-    /// key (a synthetic IV), so a redelivered event encrypts to the same bytes and deduplicates
-    /// exactly, while different values never share a nonce.
-    /// </summary>
+    /// <summary>One-off encryption (tests, tools); ingest keeps a <see cref="SubjectCipher"/> per subject.</summary>
     public static string Encrypt(Guid keyId, byte[] subjectKey, Guid eventId, string path, string plaintext)
     {
-        var aad = Aad(eventId, path);
-        var text = Encoding.UTF8.GetBytes(plaintext);
-        var mac = HMACSHA256.HashData(subjectKey.AsSpan(32, 32), [.. aad, 0, .. text]);
-        var sealedBytes = new byte[12 + text.Length + 16];
-        mac.AsSpan(0, 12).CopyTo(sealedBytes);
-        using var aes = new AesGcm(subjectKey.AsSpan(0, 32), 16);
-        aes.Encrypt(sealedBytes.AsSpan(0, 12), text, sealedBytes.AsSpan(12, text.Length), sealedBytes.AsSpan(12 + text.Length), aad);
-        return $"{EncryptedPrefix}{keyId:N}:{Base64Url.EncodeToString(sealedBytes)}";
+        using var cipher = new SubjectCipher(keyId, subjectKey);
+        return cipher.Encrypt(eventId, path, plaintext);
     }
 
     public static bool TryParseEncrypted(string value, out Guid keyId, out byte[] sealedBytes)
@@ -131,8 +121,46 @@ public static partial class FieldEnvelope
         }
     }
 
-    private static byte[] Aad(Guid eventId, string path) => Encoding.UTF8.GetBytes($"{eventId:N}|{path}");
+    internal static byte[] Aad(Guid eventId, string path) => Encoding.UTF8.GetBytes($"{eventId:N}|{path}");
 
     [GeneratedRegex(@"\[\d+\]")]
     private static partial Regex ListIndex();
+}
+
+/// <summary>
+/// One subject key ready to encrypt, its AES-GCM and HMAC contexts set up once (setting one up
+/// costs more than encrypting a short field). Not thread-safe: ingest uses it from its write loop only.
+/// </summary>
+public sealed class SubjectCipher(Guid keyId, byte[] subjectKey) : IDisposable
+{
+    private readonly AesGcm _aes = new(subjectKey.AsSpan(0, 32), 16);
+    private readonly IncrementalHash _nonce = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, subjectKey.AsSpan(32, 32));
+
+    public Guid KeyId => keyId;
+
+    /// <summary>
+    /// Deterministic: the nonce is an HMAC of the event, path and value under the subject's nonce
+    /// key (a synthetic IV), so a redelivered event encrypts to the same bytes and deduplicates
+    /// exactly, while different values never share a nonce.
+    /// </summary>
+    public string Encrypt(Guid eventId, string path, string plaintext)
+    {
+        var aad = FieldEnvelope.Aad(eventId, path);
+        var text = Encoding.UTF8.GetBytes(plaintext);
+        _nonce.AppendData(aad);
+        _nonce.AppendData([0]);
+        _nonce.AppendData(text);
+        Span<byte> mac = stackalloc byte[32];
+        _nonce.GetHashAndReset(mac);
+        var sealedBytes = new byte[12 + text.Length + 16];
+        mac[..12].CopyTo(sealedBytes);
+        _aes.Encrypt(sealedBytes.AsSpan(0, 12), text, sealedBytes.AsSpan(12, text.Length), sealedBytes.AsSpan(12 + text.Length), aad);
+        return $"{FieldEnvelope.EncryptedPrefix}{keyId:N}:{Base64Url.EncodeToString(sealedBytes)}";
+    }
+
+    public void Dispose()
+    {
+        _aes.Dispose();
+        _nonce.Dispose();
+    }
 }

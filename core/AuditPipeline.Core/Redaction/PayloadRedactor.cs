@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using AuditPipeline.Core.Contract;
 using AuditPipeline.Core.Store;
 using Npgsql;
@@ -14,7 +13,7 @@ namespace AuditPipeline.Core.Redaction;
 public sealed class PayloadRedactor(NpgsqlDataSource dataSource, SubjectKeyStore keyStore, IReadOnlyList<string> encrypted, IReadOnlyList<string> hashed,
     TimeSpan keyCacheFor, TimeProvider clock)
 {
-    private readonly ConcurrentDictionary<string, (Guid KeyId, byte[] Key, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (SubjectKeyEntry Entry, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Whose data the event carries: the human the agent acts for, else the agent's owner, else
@@ -23,16 +22,21 @@ public sealed class PayloadRedactor(NpgsqlDataSource dataSource, SubjectKeyStore
     public static string SubjectOf(AgentActionOccurred e) =>
         e.Delegation.OnBehalfOf ?? e.Agent.Owner ?? "agent:" + e.Agent.Id;
 
-    /// <summary>The events with their payloads redacted (same order); events without a redactable value are kept as they are.</summary>
+    /// <summary>
+    /// The events with their payloads redacted (same order); events without a redactable value are
+    /// kept as they are. Called from one thread at a time (ingest's write loop).
+    /// </summary>
     public async Task<List<IncomingEvent>> RedactAsync(IReadOnlyList<AgentActionOccurred> actions, IReadOnlyList<IncomingEvent> events, CancellationToken ct)
     {
-        var needKeys = encrypted.Count == 0 ? [] : actions.Where(HasEncryptedValue).Select(SubjectOf).ToHashSet(StringComparer.Ordinal);
-        var keys = await KeysAsync(needKeys, ct);
-        var stored = needKeys.Count == 0 ? [] : await StoredPayloadsAsync([.. actions.Where(HasEncryptedValue).Select(a => a.EventId)], ct);
+        var encrypting = encrypted.Count == 0 ? [] : actions.Select(HasEncryptedValue).ToArray();
+        var keys = await KeysAsync([.. actions.Where((_, i) => encrypted.Count > 0 && encrypting[i]).Select(SubjectOf)], ct);
+        // Only a subject shredded before could have an event stored under another key: look those up.
+        var stored = await StoredPayloadsAsync([.. actions.Where((a, i) => encrypted.Count > 0 && encrypting[i] && keys[SubjectOf(a)].HasShredded).Select(a => a.EventId)], ct);
+        var ciphers = keys.ToDictionary(k => k.Key, k => k.Value.Cipher, StringComparer.Ordinal);
         var result = new List<IncomingEvent>(events.Count);
         for (var i = 0; i < events.Count; i++)
         {
-            var redacted = Redact(actions[i], keys);
+            var redacted = Redact(actions[i], ciphers);
             if (ReferenceEquals(redacted, actions[i]))
             {
                 result.Add(events[i]);
@@ -84,6 +88,10 @@ public sealed class PayloadRedactor(NpgsqlDataSource dataSource, SubjectKeyStore
     private async Task<Dictionary<Guid, byte[]>> StoredPayloadsAsync(Guid[] eventIds, CancellationToken ct)
     {
         var result = new Dictionary<Guid, byte[]>();
+        if (eventIds.Length == 0)
+        {
+            return result;
+        }
         await using var cmd = dataSource.CreateCommand(SqlScripts.Query("redaction_stored_payloads"));
         cmd.Parameters.AddWithValue("ids", eventIds);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
@@ -94,8 +102,8 @@ public sealed class PayloadRedactor(NpgsqlDataSource dataSource, SubjectKeyStore
         return result;
     }
 
-    /// <summary>One event redacted with keys already at hand (<see cref="RedactAsync"/> fetches them).</summary>
-    public AgentActionOccurred Redact(AgentActionOccurred e, IReadOnlyDictionary<string, (Guid KeyId, byte[] Key)> keys)
+    /// <summary>One event redacted with its subject's cipher at hand (<see cref="RedactAsync"/> fetches them).</summary>
+    public AgentActionOccurred Redact(AgentActionOccurred e, IReadOnlyDictionary<string, SubjectCipher> ciphers)
     {
         var result = e;
         foreach (var field in hashed)
@@ -104,10 +112,10 @@ public sealed class PayloadRedactor(NpgsqlDataSource dataSource, SubjectKeyStore
         }
         if (encrypted.Count > 0 && HasEncryptedValue(e))
         {
-            var (keyId, key) = keys[SubjectOf(e)];
+            var cipher = ciphers[SubjectOf(e)];
             foreach (var field in encrypted)
             {
-                result = RedactableFields.Map(result, field, (path, value) => FieldEnvelope.Encrypt(keyId, key, e.EventId, path, value));
+                result = RedactableFields.Map(result, field, (path, value) => cipher.Encrypt(e.EventId, path, value));
             }
         }
         return result;
@@ -123,16 +131,16 @@ public sealed class PayloadRedactor(NpgsqlDataSource dataSource, SubjectKeyStore
         return any;
     }
 
-    private async Task<Dictionary<string, (Guid KeyId, byte[] Key)>> KeysAsync(HashSet<string> subjects, CancellationToken ct)
+    private async Task<Dictionary<string, SubjectKeyEntry>> KeysAsync(IReadOnlyCollection<string> subjects, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        var keys = new Dictionary<string, (Guid, byte[])>(StringComparer.Ordinal);
-        var missing = new List<string>();
+        var keys = new Dictionary<string, SubjectKeyEntry>(StringComparer.Ordinal);
+        var missing = new HashSet<string>(StringComparer.Ordinal);
         foreach (var subject in subjects)
         {
             if (_cache.TryGetValue(subject, out var cached) && cached.Until > now)
             {
-                keys[subject] = (cached.KeyId, cached.Key);
+                keys[subject] = cached.Entry;
             }
             else
             {
@@ -143,10 +151,17 @@ public sealed class PayloadRedactor(NpgsqlDataSource dataSource, SubjectKeyStore
         {
             foreach (var (subject, key) in await keyStore.LiveKeysAsync(missing, ct))
             {
-                keys[subject] = key;
-                _cache[subject] = (key.KeyId, key.Key, now + keyCacheFor);
+                if (_cache.Remove(subject, out var old))
+                {
+                    old.Entry.Cipher.Dispose(); // this batch's dictionary gets the new entry
+                }
+                var entry = new SubjectKeyEntry(new SubjectCipher(key.KeyId, key.Key), key.HasShredded);
+                keys[subject] = entry;
+                _cache[subject] = (entry, now + keyCacheFor);
             }
         }
         return keys;
     }
+
+    private sealed record SubjectKeyEntry(SubjectCipher Cipher, bool HasShredded);
 }

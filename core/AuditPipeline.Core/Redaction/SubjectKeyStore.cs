@@ -15,8 +15,11 @@ public sealed class SubjectKeyStore(NpgsqlDataSource dataSource, RedactionKeys k
 {
     public RedactionKeys Keys => keys;
 
-    /// <summary>The live key of each subject, made (and stored) for subjects that have none.</summary>
-    public async Task<Dictionary<string, (Guid KeyId, byte[] Key)>> LiveKeysAsync(IReadOnlyCollection<string> subjects, CancellationToken ct)
+    /// <summary>
+    /// The live key of each subject, made (and stored) for subjects that have none, and whether the
+    /// subject was shredded before (its earlier events are under a destroyed key).
+    /// </summary>
+    public async Task<Dictionary<string, (Guid KeyId, byte[] Key, bool HasShredded)>> LiveKeysAsync(IReadOnlyCollection<string> subjects, CancellationToken ct)
     {
         var refs = subjects.Distinct(StringComparer.Ordinal).ToDictionary(s => s, keys.SubjectRef, StringComparer.Ordinal);
         var found = await ReadLiveAsync(refs.Values.ToArray(), ct);
@@ -108,16 +111,16 @@ public sealed class SubjectKeyStore(NpgsqlDataSource dataSource, RedactionKeys k
         return shredded;
     }
 
-    private async Task<Dictionary<string, (Guid KeyId, byte[] Key)>> ReadLiveAsync(byte[][] subjectRefs, CancellationToken ct)
+    private async Task<Dictionary<string, (Guid KeyId, byte[] Key, bool HasShredded)>> ReadLiveAsync(byte[][] subjectRefs, CancellationToken ct)
     {
-        var result = new Dictionary<string, (Guid, byte[])>(StringComparer.Ordinal);
+        var result = new Dictionary<string, (Guid, byte[], bool)>(StringComparer.Ordinal);
         await using var cmd = dataSource.CreateCommand(SqlScripts.Query("subject_key_live"));
         cmd.Parameters.AddWithValue("subject_refs", subjectRefs);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
             var id = reader.GetGuid(1);
-            result[Convert.ToHexString(reader.GetFieldValue<byte[]>(0))] = (id, keys.Unwrap(id, reader.GetFieldValue<byte[]>(2)));
+            result[Convert.ToHexString(reader.GetFieldValue<byte[]>(0))] = (id, keys.Unwrap(id, reader.GetFieldValue<byte[]>(2)), reader.GetBoolean(3));
         }
         return result;
     }
