@@ -75,6 +75,16 @@ public sealed class RetentionTests(PipelineFixture fx) : IDisposable
         Assert.Contains("bob@example.com", whyText);
         Assert.Contains("verified: the archived event matches its chain hash", whyText);
 
+        // A read-model rebuild after the drop replays the archive first, then the hot store (passing the dropped hole).
+        var actions = await store.CountAsync("SELECT count(*) FROM audit_read.authorizations");
+        var (rebuildExit, rebuildText) = await fx.AuditctlAsync(store, env, "projections", "rebuild", "read-models", "--archive", archive);
+        Assert.True(rebuildExit == 0, rebuildText);
+        Assert.Contains("archived events replayed", rebuildText);
+        Assert.Equal(actions, await store.CountAsync("SELECT count(*) FROM audit_read.authorizations"));
+        var (hotOnlyExit, hotOnlyText) = await fx.AuditctlAsync(store, env, "projections", "rebuild", "read-models");
+        Assert.True(hotOnlyExit == 0, hotOnlyText);
+        Assert.True(await store.CountAsync("SELECT count(*) FROM audit_read.authorizations") < actions, "without the archive only the hot months come back");
+
         // The retention log records both seals and the drop, as hash-chained events.
         Assert.Equal(3, await store.CountAsync("SELECT count(*) FROM audit.events WHERE stream_id = 'retention log'"));
         var (listExit, listText) = await fx.AuditctlAsync(store, env, "archive", "list");

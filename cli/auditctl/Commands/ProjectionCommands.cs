@@ -24,7 +24,8 @@ internal static class ProjectionCommands
     {
         var name = new Argument<string>("name") { Description = "The projection to rebuild: clickhouse or read-models" };
         var wait = new Option<int>("--wait") { Description = "Seconds to wait for a running projector to stop", DefaultValueFactory = _ => 10 };
-        var rebuild = new Command("rebuild", "Drop a projection and rebuild it from the event store (stop its projector first)") { name, wait };
+        var archive = new Option<string?>("--archive") { Description = "Replay the archive's months first (those dropped from the hot store; purged months are gone)" };
+        var rebuild = new Command("rebuild", "Drop a projection and rebuild it from the event store (stop its projector first)") { name, wait, archive };
         rebuild.SetAction(async (parse, ct) =>
         {
             var which = parse.GetValue(name);
@@ -73,6 +74,19 @@ internal static class ProjectionCommands
                     await using var resetCheckpoint = store.CreateCommand(SqlScripts.Query("reset_checkpoint"));
                     resetCheckpoint.Parameters.AddWithValue("name", subscriptionName);
                     await resetCheckpoint.ExecuteNonQueryAsync(token);
+                    if (parse.GetValue(archive) is { } root)
+                    {
+                        // Archived months come first: they precede every hot event in the log, and the
+                        // projections skip positions they already hold, so the store replay continues cleanly.
+                        long archived = 0;
+                        foreach (var batch in new AuditPipeline.Core.Retention.ArchiveLayout(root).ReadEventBatches(20_000))
+                        {
+                            await handler(batch, token);
+                            archived += batch.Count;
+                        }
+                        Console.WriteLine($"rebuild: {which} emptied, {archived} archived events replayed; replaying the store");
+                        return;
+                    }
                     Console.WriteLine($"rebuild: {which} emptied, replaying the store");
                 },
             });

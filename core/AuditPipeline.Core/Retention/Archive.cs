@@ -106,6 +106,39 @@ public sealed class ArchiveLayout(string root)
 
     private static readonly JsonSerializerOptions CompactJson = new(BundleFormat.Json) { WriteIndented = false };
 
+    /// <summary>
+    /// Every archived event whose contents are still there (purged segments are skipped), in log
+    /// order and in batches, as a store subscription would hand them to a projection: what a
+    /// projection rebuilt after drops replays before the hot store. OccurredAt is the recorded time
+    /// (the lines do not carry it; projections read the payload's).
+    /// </summary>
+    public IEnumerable<List<Store.StoredEvent>> ReadEventBatches(int batchSize)
+    {
+        var batch = new List<Store.StoredEvent>(batchSize);
+        foreach (var segment in ReadIndex().Where(s => s.PurgedAt is null).OrderBy(s => s.Month, StringComparer.Ordinal))
+        {
+            using var reader = new StreamReader(new GZipStream(File.OpenRead(System.IO.Path.Combine(Root, segment.Path, BundleFormat.EventsCompressed)), CompressionMode.Decompress));
+            while (reader.ReadLine() is { } text)
+            {
+                if (!EventLine.TryParse(System.Text.Encoding.UTF8.GetBytes(text), out var e, out var problem))
+                {
+                    throw new InvalidDataException($"segment {segment.Month}: {problem} (run auditctl archive verify)");
+                }
+                batch.Add(new Store.StoredEvent(e.Position, e.Stream, e.Version, e.EventId, e.EventType, e.RecordedAt, e.RecordedAt,
+                    e.Payload.ToArray(), e.PrevHash.ToArray(), e.Hash.ToArray()));
+                if (batch.Count == batchSize)
+                {
+                    yield return batch;
+                    batch = new List<Store.StoredEvent>(batchSize);
+                }
+            }
+        }
+        if (batch.Count > 0)
+        {
+            yield return batch;
+        }
+    }
+
     /// <summary>The kept chain hashes of a purged segment, in log order.</summary>
     public static IEnumerable<LeafLine> ReadPurgedLeaves(string segmentDirectory)
     {
