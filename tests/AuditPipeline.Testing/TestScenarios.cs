@@ -24,7 +24,11 @@ public static class TestScenarios
                 OnBehalfOf = "alice@example.com",
                 Chain = [new Actor { Type = ActorType.Human, Id = "alice@example.com" }, new Actor { Type = ActorType.Service, Id = "orchestrator-1", Name = "workflow orchestrator" }],
             },
-            Action = new ActionPerformed { Operation = "transfer", Tool = "erp.api", Resource = new TargetResource { Type = "ledger", Id = "ledger/eu/42", Sensitivity = Sensitivity.Financial } },
+            Action = new ActionPerformed
+            {
+                Operation = "transfer", Tool = "erp.api", Resource = new TargetResource { Type = "ledger", Id = "ledger/eu/42", Sensitivity = Sensitivity.Financial },
+                Input = "transfer 900 EUR from ledger eu/42 to the supplier alice@example.com named",
+            },
             Authorization = new AuthorizationDecision
             {
                 Decision = decision, PolicyId = "payments-policy", PolicyVersion = policyVersion, Rule = rule, Reason = reason, Approvals = approvals,

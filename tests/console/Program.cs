@@ -7,6 +7,7 @@ using AuditPipeline.ClickHouse;
 using AuditPipeline.Core.Access;
 using AuditPipeline.Core.Contract;
 using AuditPipeline.Core.Integrity;
+using AuditPipeline.Core.Redaction;
 using AuditPipeline.Core.Store;
 using AuditPipeline.Emitter;
 using AuditPipeline.Projections;
@@ -32,9 +33,14 @@ await using var ds = store.AppDataSource();
 
 var demo = DemoData.Create(DateTimeOffset.UtcNow);
 var eventStore = new PostgresEventStore(ds, TimeProvider.System);
+// Stored as ingest stores them with redaction on: prompt text encrypted under each person's key.
+var masterKey = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+var redactor = new PayloadRedactor(ds, new SubjectKeyStore(ds, new RedactionKeys(masterKey), TimeProvider.System), RedactionOptions.DefaultEncrypt.Split(','), [],
+    TimeSpan.FromMinutes(5), TimeProvider.System);
 foreach (var chunk in demo.Events.Chunk(5000))
 {
-    await eventStore.AppendAsync(chunk, [], default);
+    var actions = chunk.Select(e => ContractJson.Deserialize(e.Payload)).ToList();
+    await eventStore.AppendAsync(await redactor.RedactAsync(actions, chunk, default), [], default);
 }
 await new AlertLog(ds, eventStore).AppendAsync(demo.Alerts, "console-e2e", default);
 foreach (var (name, handler) in new (string, EventBatchHandler)[]
@@ -64,6 +70,7 @@ await using var api = ChildProcess.StartDotnet(RepoPaths.Built("query-api/AuditP
     ["Integrity__SigningKeyPem"] = signer.ExportPrivateKeyPem(),
     ["Integrity__CheckpointTopic"] = "",
     ["QueryApi__ExportDirectory"] = exports,
+    ["Redaction__MasterKey"] = Convert.ToBase64String(masterKey),
 });
 for (var tries = 0; ; tries++)
 {

@@ -360,6 +360,12 @@ async function whyPage(id) {
     try { proof = await api(`/v1/events/${id}/proof`); } catch (err) { proofError = err; }
     const integ = why.integrity;
     const labels = { human: 'Human', service: 'Service', agent: 'Agent', action: 'Action', decision: 'Decision', policy: 'Policy', approval: 'Approval', grant: 'Grant' };
+    // Redacted fields (docs/redaction.md): say what happened instead of showing an envelope.
+    const r = why.redaction || {};
+    const field = (path, value) => (r.shredded || []).includes(path) ? h('em', { class: 'redacted' }, 'shredded (the subject\'s key was destroyed)')
+      : (r.encrypted || []).includes(path) ? h('em', { class: 'redacted' }, 'encrypted (this API has no redaction key)')
+      : (r.unreadable || []).includes(path) ? h('em', { class: 'redacted' }, 'unreadable (unknown key or altered)')
+      : value ?? '—';
     live() && page('Why was this allowed?',
       h('p', {}, `Event ${why.eventId} by `, agentLink(why.agentId), ` at ${fmtTime(why.occurredAt)}.`),
       h('div', { class: 'grid' },
@@ -370,6 +376,7 @@ async function whyPage(id) {
           h('p', { id: 'chain-status', class: integ.verified ? 'ok' : 'error' }, integ.verified
             ? '✓ Chain hash verified: the stored event matches its hash and links to the previous event of its chain.'
             : `✗ NOT VERIFIED: ${integ.hashMatchesContents ? '' : 'the stored event does not match its hash. '}${integ.linksToPreviousEvent ? '' : 'it does not link to the previous event.'}`),
+          why.archivedMonth ? h('p', { id: 'archive-status', class: 'callout' }, `Answered from the archive: sealed month ${why.archivedMonth}, dropped from the hot store.`) : null,
           h('p', { id: 'checkpoint-status', class: proof && proof.verified ? 'ok' : 'callout' }, proof
             ? `${proof.verified ? '✓' : '✗'} Included in signed checkpoint ${fmtNum(proof.treeSize)} (root ${proof.rootHash.slice(0, 16)}…, key ${proof.checkpoint.keyId}, signed ${fmtTime(proof.checkpoint.signedAt)}): RFC 9162 inclusion proof of ${proof.proof.length} hashes.`
             : `Checkpoint inclusion not available: ${proofError ? proofError.message : 'unknown'}`),
@@ -379,9 +386,10 @@ async function whyPage(id) {
             h('dt', {}, 'Previous hash'), h('dd', {}, h('code', {}, integ.prevHash)), h('dt', {}, 'Hash'), h('dd', {}, h('code', {}, integ.hash))))),
       h('section', { class: 'card' }, h('h2', {}, 'Decision'), h('dl', { class: 'facts' },
         h('dt', {}, 'Decision'), h('dd', {}, why.authorization.decision), h('dt', {}, 'Policy'), h('dd', {}, `${why.authorization.policyId}@${why.authorization.policyVersion}`),
-        h('dt', {}, 'Rule'), h('dd', {}, why.authorization.rule ?? '—'), h('dt', {}, 'Reason'), h('dd', {}, why.authorization.reason ?? '—'),
+        h('dt', {}, 'Rule'), h('dd', {}, why.authorization.rule ?? '—'), h('dt', {}, 'Reason'), h('dd', {}, field('authorization.reason', why.authorization.reason)),
         h('dt', {}, 'Approvals'), h('dd', {}, why.authorization.approvals.map(a => `${a.approver} at ${fmtTime(a.approvedAt)}`).join('; ') || 'none'),
-        h('dt', {}, 'Outcome'), h('dd', {}, why.outcome.status ?? JSON.stringify(why.outcome)))));
+        h('dt', {}, 'Input'), h('dd', { id: 'why-input' }, field('action.input', why.action.input)),
+        h('dt', {}, 'Outcome'), h('dd', {}, why.outcome.status ?? JSON.stringify(why.outcome), why.outcome.message ? [': ', field('outcome.message', why.outcome.message)] : null))));
   } catch (err) { live() && page('Why was this allowed?', failure(err)); }
 }
 

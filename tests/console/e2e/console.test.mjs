@@ -155,6 +155,10 @@ test('action search leads to the why-authorized view with every link and its int
   }
   assert.match(await page.locator('#chain-status').textContent(), /Chain hash verified/);
   assert.match(await page.locator('#checkpoint-status').textContent(), /Included in signed checkpoint/);
+  // Stored encrypted under alice's key; the API decrypts it for the auditor, the page never shows an envelope.
+  const input = await page.locator('#why-input').textContent();
+  assert.match(input, /transfer 900 EUR/);
+  assert.doesNotMatch(input, /enc:v1:/);
   await shot(page, '07-why-authorized');
   await context.close();
 });
