@@ -132,6 +132,19 @@ public sealed class RetentionTests(PipelineFixture fx) : IDisposable
         Assert.True(bad == 1 && badText.Contains("does not verify", StringComparison.Ordinal), badText);
         await File.WriteAllBytesAsync(events, original);
 
+        // A planted purge record must not switch off the content checks (or let the only copy go).
+        var planted = Path.Combine(segment, BundleFormat.PurgeRecord);
+        await File.WriteAllTextAsync(planted, "{\"month\":\"2026-09\",\"purgedAt\":\"2026-10-02T00:00:00Z\",\"purgedBy\":\"x\",\"removed\":[],\"reason\":\"x\"}");
+        var (fake, fakeText) = await Drop();
+        Assert.True(fake == 1 && fakeText.Contains("claims a purge", StringComparison.Ordinal), fakeText);
+        File.Delete(planted);
+
+        // A projection that has not seen the month yet would never see it: the drop waits for it.
+        await store.ExecAsAdminAsync("INSERT INTO audit.subscription_checkpoints (name, position, updated_at) VALUES ('slow-projection', 3, now())");
+        var (lag, lagText) = await Drop();
+        Assert.True(lag == 1 && lagText.Contains("slow-projection at 3", StringComparison.Ordinal), lagText);
+        await store.ExecAsAdminAsync("DELETE FROM audit.subscription_checkpoints WHERE name = 'slow-projection'");
+
         // Legal holds: by agent, by owner, by time range; one that does not overlap is no obstacle.
         var fleet = new SampleFleet(6, seed: 4);
         var holds = new List<string>();

@@ -114,6 +114,23 @@ public sealed class RetentionTimelineTests(PipelineFixture fx) : IDisposable
         // The retention log is complete across archive and hot store: its chain runs unbroken from version 1.
         Assert.True(report.ChainTails.ContainsKey("retention log"));
         Assert.Equal(95 + 83 + 10 + 3, await store.CountAsync("SELECT max(version) FROM audit.events WHERE stream_id = 'retention log'"));
+
+        // A month later 2019-12 expires, but a hold on an owner covers it. No inventory names that
+        // owner's agents here (the read models were never built): the segment's own events do.
+        var owner2 = fleet.Agents[2].Owner!;
+        await retention.CreateHoldAsync(null, owner2, Start(M(2019, 12)), Start(M(2020, 1)), "owner matter", "legal@example.com", default);
+        clock.Now = At(M(2027, 1), 2);
+        await IntegrityKit.ProjectTreeAsync(ds);
+        var january = await retention.RunPolicyAsync(policy, archive, exporter, owner, "retention job", default);
+        Assert.Empty(january.Purged);
+        Assert.Contains(january.Kept, k => k.StartsWith("2019-12 stays archived", StringComparison.Ordinal) && k.Contains("legal hold", StringComparison.Ordinal) && k.Contains(owner2, StringComparison.Ordinal));
+
+        // A planted purge record on an intact segment is named, not believed.
+        var intact = archive.SegmentDirectory(M(2020, 1));
+        await File.WriteAllTextAsync(Path.Combine(intact, BundleFormat.PurgeRecord),
+            "{\"month\":\"2020-01\",\"purgedAt\":\"2027-02-01T00:00:00Z\",\"purgedBy\":\"x\",\"removed\":[],\"reason\":\"x\"}");
+        var planted = ArchiveVerifier.Verify(archive.Root);
+        Assert.Contains(planted.Problems, p => p.StartsWith("segment 2020-01: purged.json: claims a purge", StringComparison.Ordinal));
     }
 
     private static async Task<List<string>> MonthsWithEventsAsync(TestStore store)

@@ -302,9 +302,24 @@ public static class BundleVerifier
         try
         {
             var record = JsonSerializer.Deserialize<PurgeRecord>(File.ReadAllBytes(path), BundleFormat.Json);
-            if (record is null || manifest?.SealedMonth is null || record.Month != manifest.SealedMonth || record.Removed.Any(r => !BundleFormat.PurgedFiles.Contains(r)))
+            if (record?.Removed is null || manifest?.SealedMonth is null || record.Month != manifest.SealedMonth || record.Removed.Any(r => !BundleFormat.PurgedFiles.Contains(r)))
             {
                 report.Fail($"{BundleFormat.PurgeRecord}: only a sealed archive segment can be purged, and only of event contents ({string.Join(", ", BundleFormat.PurgedFiles)})");
+                return null;
+            }
+            // A purge record may only excuse files that are really gone, and every content file
+            // the manifest lists must be gone: otherwise one unsigned file could switch off the
+            // checks of contents that are still there (and possibly changed).
+            var listedContents = manifest.Files.Select(f => f.Path).Where(BundleFormat.PurgedFiles.Contains).Order(StringComparer.Ordinal).ToList();
+            var present = listedContents.Where(f => File.Exists(Path.Combine(directory, f))).ToList();
+            if (present.Count > 0 || !record.Removed.Order(StringComparer.Ordinal).SequenceEqual(listedContents))
+            {
+                report.Fail($"{BundleFormat.PurgeRecord}: claims a purge, but {(present.Count > 0 ? $"{string.Join(", ", present)} still exist" : "it does not list every content file of the manifest")} (a purge removes all of {string.Join(", ", listedContents)})");
+                return null;
+            }
+            if (record.PurgedAt > DateTimeOffset.UtcNow.AddDays(1))
+            {
+                report.Fail($"{BundleFormat.PurgeRecord}: dated {record.PurgedAt:yyyy-MM-dd}, in the future");
                 return null;
             }
             return record;

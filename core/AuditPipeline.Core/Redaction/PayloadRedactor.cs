@@ -134,6 +134,13 @@ public sealed class PayloadRedactor(NpgsqlDataSource dataSource, SubjectKeyStore
     private async Task<Dictionary<string, SubjectKeyEntry>> KeysAsync(IReadOnlyCollection<string> subjects, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
+        // Expired entries go (and their native contexts with them), so subjects seen once do not
+        // keep key material in memory, and a shredded key stays here at most KeyCacheSeconds.
+        foreach (var expired in _cache.Where(c => c.Value.Until <= now).Select(c => c.Key).ToList())
+        {
+            _cache.Remove(expired, out var old);
+            old.Entry.Cipher.Dispose();
+        }
         var keys = new Dictionary<string, SubjectKeyEntry>(StringComparer.Ordinal);
         var missing = new HashSet<string>(StringComparer.Ordinal);
         foreach (var subject in subjects)
@@ -151,10 +158,6 @@ public sealed class PayloadRedactor(NpgsqlDataSource dataSource, SubjectKeyStore
         {
             foreach (var (subject, key) in await keyStore.LiveKeysAsync(missing, ct))
             {
-                if (_cache.Remove(subject, out var old))
-                {
-                    old.Entry.Cipher.Dispose(); // this batch's dictionary gets the new entry
-                }
                 var entry = new SubjectKeyEntry(new SubjectCipher(key.KeyId, key.Key), key.HasShredded);
                 keys[subject] = entry;
                 _cache[subject] = (entry, now + keyCacheFor);

@@ -86,19 +86,23 @@ public sealed class ArchiveLayout(string root)
         var target = System.IO.Path.Combine(segmentDirectory, BundleFormat.Leaves);
         var temp = target + ".tmp";
         long count = 0;
-        using (var output = new StreamWriter(new GZipStream(File.Create(temp), CompressionLevel.Optimal)))
-        using (var reader = new StreamReader(new GZipStream(File.OpenRead(System.IO.Path.Combine(segmentDirectory, BundleFormat.EventsCompressed)), CompressionMode.Decompress)))
+        using (var file = File.Create(temp))
         {
-            while (reader.ReadLine() is { } text)
+            using (var output = new StreamWriter(new GZipStream(file, CompressionLevel.Optimal, leaveOpen: true)))
+            using (var reader = new StreamReader(new GZipStream(File.OpenRead(System.IO.Path.Combine(segmentDirectory, BundleFormat.EventsCompressed)), CompressionMode.Decompress)))
             {
-                if (!EventLine.TryParse(System.Text.Encoding.UTF8.GetBytes(text), out var e, out var problem))
+                while (reader.ReadLine() is { } text)
                 {
-                    throw new InvalidDataException($"{segmentDirectory}: {problem}");
+                    if (!EventLine.TryParse(System.Text.Encoding.UTF8.GetBytes(text), out var e, out var problem))
+                    {
+                        throw new InvalidDataException($"{segmentDirectory}: {problem}");
+                    }
+                    output.WriteLine(JsonSerializer.Serialize(new LeafLine(e.Position, e.Stream, e.Version, e.EventId,
+                        Convert.ToHexStringLower(e.PrevHash), Convert.ToHexStringLower(e.Hash)), CompactJson));
+                    count++;
                 }
-                output.WriteLine(JsonSerializer.Serialize(new LeafLine(e.Position, e.Stream, e.Version, e.EventId,
-                    Convert.ToHexStringLower(e.PrevHash), Convert.ToHexStringLower(e.Hash)), CompactJson));
-                count++;
             }
+            file.Flush(flushToDisk: true); // on disk before the contents it replaces are deleted
         }
         File.Move(temp, target, overwrite: true);
         return count;
@@ -115,7 +119,7 @@ public sealed class ArchiveLayout(string root)
     public IEnumerable<List<Store.StoredEvent>> ReadEventBatches(int batchSize)
     {
         var batch = new List<Store.StoredEvent>(batchSize);
-        foreach (var segment in ReadIndex().Where(s => s.PurgedAt is null).OrderBy(s => s.Month, StringComparer.Ordinal))
+        foreach (var segment in ReadIndex().Where(s => !IsPurged(s)).OrderBy(s => s.Month, StringComparer.Ordinal))
         {
             using var reader = new StreamReader(new GZipStream(File.OpenRead(System.IO.Path.Combine(Root, segment.Path, BundleFormat.EventsCompressed)), CompressionMode.Decompress));
             while (reader.ReadLine() is { } text)
@@ -139,6 +143,30 @@ public sealed class ArchiveLayout(string root)
         }
     }
 
+    /// <summary>The chains in a segment and the owners its action events name (agent.owner), read from its events.</summary>
+    public static (HashSet<string> Streams, HashSet<string> Owners) ChainsAndOwners(string segmentDirectory)
+    {
+        var (streams, owners) = (new HashSet<string>(StringComparer.Ordinal), new HashSet<string>(StringComparer.Ordinal));
+        using var reader = new StreamReader(new GZipStream(File.OpenRead(System.IO.Path.Combine(segmentDirectory, BundleFormat.EventsCompressed)), CompressionMode.Decompress));
+        while (reader.ReadLine() is { } text)
+        {
+            if (!EventLine.TryParse(System.Text.Encoding.UTF8.GetBytes(text), out var e, out var problem))
+            {
+                throw new InvalidDataException($"{segmentDirectory}: {problem}");
+            }
+            streams.Add(e.Stream);
+            if (e.EventType == Contract.AgentActionOccurred.TypeName && Contract.ContractJson.Deserialize(e.Payload).Agent.Owner is { } owner)
+            {
+                owners.Add(owner);
+            }
+        }
+        return (streams, owners);
+    }
+
+    /// <summary>Purged in the index or by its purge record (a purge interrupted before the index was updated).</summary>
+    public bool IsPurged(ArchivedSegment segment) =>
+        segment.PurgedAt is not null || File.Exists(System.IO.Path.Combine(Root, segment.Path, BundleFormat.PurgeRecord));
+
     /// <summary>The kept chain hashes of a purged segment, in log order.</summary>
     public static IEnumerable<LeafLine> ReadPurgedLeaves(string segmentDirectory)
     {
@@ -161,9 +189,9 @@ public sealed class ArchiveLayout(string root)
         {
             var dir = System.IO.Path.Combine(Root, segment.Path);
             var file = System.IO.Path.Combine(dir, BundleFormat.EventsCompressed);
-            if (!File.Exists(file))
+            if (IsPurged(segment) || !File.Exists(file))
             {
-                continue;
+                continue; // a purged segment's contents are not evidence any more, even if a copy is left
             }
             var lastHash = new Dictionary<string, byte[]>(StringComparer.Ordinal);
             using var reader = new StreamReader(new GZipStream(File.OpenRead(file), CompressionMode.Decompress));

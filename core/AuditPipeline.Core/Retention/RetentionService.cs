@@ -196,6 +196,10 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
         {
             throw new RetentionRefusedException($"{key}: its archive segment does not verify ({string.Join("; ", check.Problems.Take(3))}); refusing to drop the only good copy");
         }
+        if (check.Purged is not null)
+        {
+            throw new RetentionRefusedException($"{key}: its archive segment says its contents were purged; refusing to drop the only copy of them");
+        }
         if (ArchiveLayout.ManifestSha256(directory) != sealedMonth.ManifestSha256)
         {
             throw new RetentionRefusedException($"{key}: the archive segment is not the one sealed (manifest SHA-256 differs from the one recorded at sealing)");
@@ -225,6 +229,19 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
             if (covered < lastPosition / 256 * 256)
             {
                 throw new RetentionRefusedException($"{key}: the Merkle tree projection has reached log position {covered}, not yet the month's last event ({lastPosition}); wait for the projection worker");
+            }
+            // Every projection and detector must have seen the month: after the drop they could not.
+            await using var lagging = dataSource.CreateCommand(SqlScripts.Query("retention_lagging_subscriptions"));
+            lagging.Parameters.AddWithValue("position", lastPosition);
+            await using var reader = await lagging.ExecuteReaderAsync(ct);
+            var behind = new List<string>();
+            while (await reader.ReadAsync(ct))
+            {
+                behind.Add($"{reader.GetString(0)} at {reader.GetInt64(1)}");
+            }
+            if (behind.Count > 0)
+            {
+                throw new RetentionRefusedException($"{key}: subscriptions have not yet handled the month's last event ({lastPosition}): {string.Join(", ", behind)}; wait for them (auditctl store subscriptions)");
             }
         }
         var partition = $"events_{month:yyyy_MM}";
@@ -271,30 +288,41 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
             throw new RetentionRefusedException($"{key} was purged already, at {entry.PurgedAt:yyyy-MM-dd}");
         }
         var directory = Path.Combine(archive.Root, entry.Path);
-        var check = BundleVerifier.Verify(directory);
-        if (!check.Ok)
+        if (!Directory.Exists(directory) || ArchiveLayout.ManifestSha256(directory) != sealedMonth.ManifestSha256)
         {
-            throw new RetentionRefusedException($"{key}: its archive segment does not verify ({string.Join("; ", check.Problems.Take(3))}); investigate before purging");
+            throw new RetentionRefusedException($"{key}: the archive segment is missing or not the one sealed (manifest SHA-256 differs from the one recorded at sealing)");
         }
-        var manifest = System.Text.Json.JsonSerializer.Deserialize<BundleManifest>(File.ReadAllBytes(Path.Combine(directory, BundleFormat.Manifest)), BundleFormat.Json)!;
-        var streams = manifest.Segments.Select(s => s.Stream).ToHashSet(StringComparer.Ordinal);
-        var (from, to) = Bounds(month);
-        foreach (var hold in await HoldsAsync(ct))
-        {
-            if (await CoversArchivedAsync(hold, from, to, streams, ct))
-            {
-                throw new RetentionRefusedException($"{key}: legal hold {hold.Id} ({hold.Describe()}; {hold.Reason}) covers events of this month; it is kept past {policy.Years} years until the hold is released");
-            }
-        }
-
-        // Hashes first, then the record, then the removal: a crash in between leaves a segment that
-        // still verifies, and running the purge again finishes it.
-        var leaves = ArchiveLayout.WriteLeaves(directory);
-        var removed = BundleFormat.PurgedFiles.Where(f => File.Exists(Path.Combine(directory, f))).ToList();
         var record = Path.Combine(directory, BundleFormat.PurgeRecord);
-        File.WriteAllBytes(record + ".tmp", System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
-            new PurgeRecord(key, now, actor, removed, $"retention period of {policy.Years} years ended {policy.ExpiresAt(month):yyyy-MM-dd}"), BundleFormat.Json));
-        File.Move(record + ".tmp", record, overwrite: true);
+        var resuming = File.Exists(record) && File.Exists(Path.Combine(directory, BundleFormat.Leaves));
+        var removed = resuming
+            ? System.Text.Json.JsonSerializer.Deserialize<PurgeRecord>(File.ReadAllBytes(record), BundleFormat.Json)?.Removed.ToList() ?? []
+            : BundleFormat.PurgedFiles.Where(f => File.Exists(Path.Combine(directory, f))).ToList();
+        long leaves;
+        if (resuming)
+        {
+            // An earlier purge stopped after its record: the hashes are kept already; finish the removal.
+            leaves = ArchiveLayout.ReadPurgedLeaves(directory).LongCount();
+        }
+        else
+        {
+            var check = BundleVerifier.Verify(directory);
+            if (!check.Ok)
+            {
+                throw new RetentionRefusedException($"{key}: its archive segment does not verify ({string.Join("; ", check.Problems.Take(3))}); investigate before purging");
+            }
+            await RefuseIfHeldAsync(key, month, directory, policy, ct);
+
+            // Hashes first (on disk), then the record, then the removal: a crash in between leaves
+            // a segment that still verifies, and running the purge again finishes it.
+            leaves = ArchiveLayout.WriteLeaves(directory);
+            using (var file = File.Create(record + ".tmp"))
+            {
+                file.Write(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+                    new PurgeRecord(key, now, actor, removed, $"retention period of {policy.Years} years ended {policy.ExpiresAt(month):yyyy-MM-dd}"), BundleFormat.Json));
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(record + ".tmp", record, overwrite: true);
+        }
         foreach (var file in removed)
         {
             File.Delete(Path.Combine(directory, file));
@@ -376,22 +404,27 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
         return months;
     }
 
-    /// <summary>A hold covers an archived month if the times overlap and (when it names them) its agent or owner's agents have a chain in the segment.</summary>
-    private async Task<bool> CoversArchivedAsync(LegalHold hold, DateTimeOffset from, DateTimeOffset to, HashSet<string> streams, CancellationToken ct)
+    private async Task RefuseIfHeldAsync(string key, DateOnly month, string directory, RetentionPolicy policy, CancellationToken ct)
     {
-        if ((hold.From is { } f && f >= to) || (hold.To is { } t && t <= from))
+        var (from, to) = Bounds(month);
+        var holds = (await HoldsAsync(ct)).Where(h => !((h.From is { } f && f >= to) || (h.To is { } t && t <= from))).ToList();
+        if (holds.Count == 0)
         {
-            return false;
+            return;
         }
-        if (hold.Agent is null && hold.Owner is null)
+        var (streams, owners) = ArchiveLayout.ChainsAndOwners(directory);
+        foreach (var hold in holds)
         {
-            return true;
+            // The segment itself says whose agents acted (agent.owner of its events), so a re-owned
+            // agent or a rebuilt inventory cannot make a hold miss; the inventory is consulted too.
+            var covered = (hold.Agent is null && hold.Owner is null)
+                || (hold.Agent is not null && streams.Contains(hold.Agent))
+                || (hold.Owner is not null && (owners.Contains(hold.Owner) || (await AgentsOfOwnerAsync(hold.Owner, ct)).Any(streams.Contains)));
+            if (covered)
+            {
+                throw new RetentionRefusedException($"{key}: legal hold {hold.Id} ({hold.Describe()}; {hold.Reason}) covers events of this month; it is kept past {policy.Years} years until the hold is released");
+            }
         }
-        if (hold.Agent is not null && streams.Contains(hold.Agent))
-        {
-            return true;
-        }
-        return hold.Owner is not null && (await AgentsOfOwnerAsync(hold.Owner, ct)).Any(streams.Contains);
     }
 
     private async Task<List<string>> AgentsOfOwnerAsync(string owner, CancellationToken ct)

@@ -34,10 +34,10 @@ CREATE TRIGGER legal_holds_no_truncate BEFORE TRUNCATE ON audit.legal_holds
 -- Holds recorded before this table existed, folded from the retention log.
 INSERT INTO audit.legal_holds (hold_id, agent_id, owner, held_from, held_to, reason, created_by, created_at)
 SELECT (payload->>'hold_id')::uuid, payload->>'hold_agent', payload->>'hold_owner', (payload->>'hold_from')::timestamptz,
-       (payload->>'hold_to')::timestamptz, coalesce(payload->>'reason', ''), payload->>'actor', (payload->>'at')::timestamptz
+       (payload->>'hold_to')::timestamptz, coalesce(payload->>'reason', ''), coalesce(payload->>'actor', 'unknown'), (payload->>'at')::timestamptz
 FROM audit.events WHERE stream_id = 'retention log' AND payload->>'action' = 'hold_created';
 UPDATE audit.legal_holds h
-SET released_at = (e.payload->>'at')::timestamptz, released_by = e.payload->>'actor', release_reason = e.payload->>'reason'
+SET released_at = (e.payload->>'at')::timestamptz, released_by = coalesce(e.payload->>'actor', 'unknown'), release_reason = e.payload->>'reason'
 FROM audit.events e
 WHERE e.stream_id = 'retention log' AND e.payload->>'action' = 'hold_released' AND (e.payload->>'hold_id')::uuid = h.hold_id;
 
