@@ -125,11 +125,27 @@ public sealed class RetentionTimelineTests(PipelineFixture fx) : IDisposable
         Assert.Empty(january.Purged);
         Assert.Contains(january.Kept, k => k.StartsWith("2019-12 stays archived", StringComparison.Ordinal) && k.Contains("legal hold", StringComparison.Ordinal) && k.Contains(owner2, StringComparison.Ordinal));
 
+        // A purge interrupted after its hashes and record were written (before any deletion) is
+        // reported by verification, and the next run finishes it.
+        var ownerHold = Assert.Single(await retention.HoldsAsync(default), h => h.Owner == owner2);
+        await retention.ReleaseHoldAsync(ownerHold.Id, "matter closed", "legal@example.com", default);
+        var december = archive.SegmentDirectory(M(2019, 12));
+        ArchiveLayout.WriteLeaves(december);
+        await File.WriteAllBytesAsync(Path.Combine(december, BundleFormat.PurgeRecord), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+            new PurgeRecord("2019-12", clock.Now, "retention job", [.. BundleFormat.PurgedFiles.Where(f => File.Exists(Path.Combine(december, f)))], "interrupted"), BundleFormat.Json));
+        // (The simulated clock is ahead of this machine's, so the verifier is told what now is.)
+        Assert.Contains(ArchiveVerifier.Verify(archive.Root, now: clock.Now).Problems, p => p.StartsWith("segment 2019-12: purged.json: claims a purge", StringComparison.Ordinal));
+        var resumed = await retention.RunPolicyAsync(policy, archive, exporter, owner, "retention job", default);
+        Assert.Equal(["2019-12"], resumed.Purged);
+        var afterResume = ArchiveVerifier.Verify(archive.Root, now: clock.Now);
+        Assert.True(afterResume.Ok, string.Join("\n", afterResume.Problems));
+        Assert.Equal(11, afterResume.Purged);
+
         // A planted purge record on an intact segment is named, not believed.
         var intact = archive.SegmentDirectory(M(2020, 1));
         await File.WriteAllTextAsync(Path.Combine(intact, BundleFormat.PurgeRecord),
             "{\"month\":\"2020-01\",\"purgedAt\":\"2027-02-01T00:00:00Z\",\"purgedBy\":\"x\",\"removed\":[],\"reason\":\"x\"}");
-        var planted = ArchiveVerifier.Verify(archive.Root);
+        var planted = ArchiveVerifier.Verify(archive.Root, now: clock.Now);
         Assert.Contains(planted.Problems, p => p.StartsWith("segment 2020-01: purged.json: claims a purge", StringComparison.Ordinal));
     }
 

@@ -53,7 +53,8 @@ public sealed class BundleReport
 /// </summary>
 public static class BundleVerifier
 {
-    public static BundleReport Verify(string directory, string? trustedPublicKeyPem = null, IProgress<long>? progress = null)
+    /// <param name="now">What "the future" is for a purge record's date (default: this machine's clock).</param>
+    public static BundleReport Verify(string directory, string? trustedPublicKeyPem = null, IProgress<long>? progress = null, DateTimeOffset? now = null)
     {
         var report = new BundleReport();
         if (!Directory.Exists(directory))
@@ -92,7 +93,7 @@ public static class BundleVerifier
         }
 
         var checkpoint = VerifyCheckpoint(directory, manifest, publicKeyPem, keyId, report);
-        report.Purged = ReadPurgeRecord(directory, manifest, report);
+        report.Purged = ReadPurgeRecord(directory, manifest, report, now ?? DateTimeOffset.UtcNow);
         // The other files are hashed while the events are checked: both cores stay busy.
         var files = Task.Run(() => VerifyFileList(directory, manifest, report));
         if (report.Purged is null)
@@ -292,7 +293,7 @@ public static class BundleVerifier
         }
     }
 
-    private static PurgeRecord? ReadPurgeRecord(string directory, BundleManifest? manifest, BundleReport report)
+    private static PurgeRecord? ReadPurgeRecord(string directory, BundleManifest? manifest, BundleReport report, DateTimeOffset now)
     {
         var path = Path.Combine(directory, BundleFormat.PurgeRecord);
         if (!File.Exists(path))
@@ -317,7 +318,7 @@ public static class BundleVerifier
                 report.Fail($"{BundleFormat.PurgeRecord}: claims a purge, but {(present.Count > 0 ? $"{string.Join(", ", present)} still exist" : "it does not list every content file of the manifest")} (a purge removes all of {string.Join(", ", listedContents)})");
                 return null;
             }
-            if (record.PurgedAt > DateTimeOffset.UtcNow.AddDays(1))
+            if (record.PurgedAt > now.AddDays(1))
             {
                 report.Fail($"{BundleFormat.PurgeRecord}: dated {record.PurgedAt:yyyy-MM-dd}, in the future");
                 return null;

@@ -247,7 +247,7 @@ public sealed class ArchiveReport
 /// </summary>
 public static class ArchiveVerifier
 {
-    public static ArchiveReport Verify(string root, string? trustedPublicKeyPem = null)
+    public static ArchiveReport Verify(string root, string? trustedPublicKeyPem = null, DateTimeOffset? now = null)
     {
         var layout = new ArchiveLayout(root);
         var report = new ArchiveReport();
@@ -266,7 +266,7 @@ public static class ArchiveVerifier
                 report.Problems.Add($"{name}: missing ({entry.Path})");
                 continue;
             }
-            var bundle = BundleVerifier.Verify(dir, trustedPublicKeyPem);
+            var bundle = BundleVerifier.Verify(dir, trustedPublicKeyPem, now: now);
             report.Problems.AddRange(bundle.Problems.Select(p => $"{name}: {p}"));
             report.Segments++;
             report.Events += bundle.Events;

@@ -191,7 +191,7 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
         {
             throw new RetentionRefusedException($"{key}: its archive segment {directory} is missing; refusing to drop the only copy");
         }
-        var check = BundleVerifier.Verify(directory, trustedPublicKeyPem);
+        var check = BundleVerifier.Verify(directory, trustedPublicKeyPem, now: clock.GetUtcNow());
         if (!check.Ok)
         {
             throw new RetentionRefusedException($"{key}: its archive segment does not verify ({string.Join("; ", check.Problems.Take(3))}); refusing to drop the only good copy");
@@ -305,7 +305,7 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
         }
         else
         {
-            var check = BundleVerifier.Verify(directory);
+            var check = BundleVerifier.Verify(directory, now: clock.GetUtcNow());
             if (!check.Ok)
             {
                 throw new RetentionRefusedException($"{key}: its archive segment does not verify ({string.Join("; ", check.Problems.Take(3))}); investigate before purging");
