@@ -59,18 +59,9 @@ internal static class WhyCommand
     /// </summary>
     private static async Task PrintAsync(Npgsql.NpgsqlDataSource dataSource, AuditPipeline.Core.Contract.AgentActionOccurred stored, CancellationToken ct)
     {
-        var e = stored;
-        var note = "";
-        if (CliSettings.SubjectKeys(dataSource) is { } keys)
-        {
-            var revealed = await new PayloadRevealer(keys).RevealAsync(stored, ct);
-            e = revealed.Event;
-            note = Describe(revealed);
-        }
-        else if (RedactableFields.Values(stored).Any(v => v.Value.StartsWith(FieldEnvelope.EncryptedPrefix, StringComparison.Ordinal)))
-        {
-            note = "encrypted fields shown as stored (no Redaction__MasterKeyFile here)";
-        }
+        var revealed = CliSettings.SubjectKeys(dataSource) is { } keys ? await new PayloadRevealer(keys).RevealAsync(stored, ct) : PayloadRevealer.WithoutKey(stored);
+        var e = revealed.Event;
+        var note = Describe(revealed);
         foreach (var link in WhyAuthorizedQuery.PathOf(e))
         {
             Console.WriteLine($"  {link.Kind,-9} {link.Id}{(link.Detail is null ? "" : $"  ({link.Detail})")}");
@@ -92,5 +83,6 @@ internal static class WhyCommand
         r.Shredded.Count > 0 ? $"SHREDDED {string.Join(", ", r.Shredded)} (the subject's key was destroyed)" : null,
         r.Hashed.Count > 0 ? $"keyed hashes {string.Join(", ", r.Hashed)}" : null,
         r.Unreadable.Count > 0 ? $"UNREADABLE {string.Join(", ", r.Unreadable)} (unknown key or altered ciphertext)" : null,
+        r.Encrypted.Count > 0 ? $"encrypted fields shown as stored (no Redaction__MasterKeyFile here): {string.Join(", ", r.Encrypted)}" : null,
     }.Where(x => x is not null));
 }

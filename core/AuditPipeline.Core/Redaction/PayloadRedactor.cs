@@ -121,15 +121,7 @@ public sealed class PayloadRedactor(NpgsqlDataSource dataSource, SubjectKeyStore
         return result;
     }
 
-    private bool HasEncryptedValue(AgentActionOccurred e)
-    {
-        var any = false;
-        foreach (var field in encrypted)
-        {
-            RedactableFields.Map(e, field, (_, value) => { any = true; return value; });
-        }
-        return any;
-    }
+    private bool HasEncryptedValue(AgentActionOccurred e) => encrypted.Any(field => RedactableFields.HasValue(e, field));
 
     private async Task<Dictionary<string, SubjectKeyEntry>> KeysAsync(IReadOnlyCollection<string> subjects, CancellationToken ct)
     {

@@ -3,7 +3,9 @@ using AuditPipeline.Core.Contract;
 namespace AuditPipeline.Core.Redaction;
 
 /// <summary>An event as a reader may see it, and what redaction did to each redacted field.</summary>
-public sealed record RevealedEvent(AgentActionOccurred Event, IReadOnlyList<string> Decrypted, IReadOnlyList<string> Shredded, IReadOnlyList<string> Hashed, IReadOnlyList<string> Unreadable);
+/// <remarks><see cref="Encrypted"/> lists fields left as stored because the reader has no master key.</remarks>
+public sealed record RevealedEvent(AgentActionOccurred Event, IReadOnlyList<string> Decrypted, IReadOnlyList<string> Shredded, IReadOnlyList<string> Hashed,
+    IReadOnlyList<string> Unreadable, IReadOnlyList<string> Encrypted);
 
 /// <summary>
 /// Readers' half of redaction: encrypted fields are decrypted when the subject's key still
@@ -63,6 +65,14 @@ public sealed class PayloadRevealer(SubjectKeyStore keyStore)
                 return FieldEnvelope.Unreadable;
             });
         }
-        return new RevealedEvent(result, decrypted, shredded, hashed, unreadable);
+        return new RevealedEvent(result, decrypted, shredded, hashed, unreadable, []);
+    }
+
+    /// <summary>What a reader without the master key sees: the event as stored, and which of its fields are encrypted or hashed.</summary>
+    public static RevealedEvent WithoutKey(AgentActionOccurred e)
+    {
+        var values = RedactableFields.Values(e);
+        List<string> With(string prefix) => [.. values.Where(v => v.Value.StartsWith(prefix, StringComparison.Ordinal)).Select(v => v.Path)];
+        return new RevealedEvent(e, [], [], With(FieldEnvelope.HashedPrefix), [], With(FieldEnvelope.EncryptedPrefix));
     }
 }

@@ -47,6 +47,18 @@ public static class RedactableFields
         _ => throw new ArgumentException($"'{field}' is not a redactable field; these are: {string.Join(", ", All)}", nameof(field)),
     };
 
+    /// <summary>Whether the event has a value in the field (without rewriting anything: ingest asks this per event).</summary>
+    public static bool HasValue(AgentActionOccurred e, string field) => field switch
+    {
+        ActionInput => e.Action.Input is not null,
+        OutcomeMessage => e.Outcome.Message is not null,
+        AuthorizationReason => e.Authorization.Reason is not null,
+        OnBehalfOf => e.Delegation.OnBehalfOf is not null,
+        ChainNames => e.Delegation.Chain.Any(a => a.Name is not null),
+        Approvers => e.Authorization.Approvals.Count > 0,
+        _ => throw new ArgumentException($"'{field}' is not a redactable field; these are: {string.Join(", ", All)}", nameof(field)),
+    };
+
     /// <summary>Every present value of every redactable field, with its concrete path.</summary>
     public static List<(string Path, string Value)> Values(AgentActionOccurred e)
     {

@@ -67,14 +67,9 @@ public sealed class ArchiveLayout(string root)
                 }
                 continue;
             }
-            using var reader = new StreamReader(new GZipStream(File.OpenRead(System.IO.Path.Combine(Root, segment.Path, BundleFormat.EventsCompressed)), CompressionMode.Decompress));
-            while (reader.ReadLine() is { } line)
+            foreach (var line in SegmentLines(System.IO.Path.Combine(Root, segment.Path)))
             {
-                // The bundle's strict line parser: it reads the fields before the payload and never parses the payload.
-                if (!EventLine.TryParse(System.Text.Encoding.UTF8.GetBytes(line), out var e, out var problem))
-                {
-                    throw new InvalidDataException($"segment {segment.Month}: {problem} (run auditctl archive verify)");
-                }
+                var e = Parse(line, segment.Month);
                 yield return (e.Position, e.Hash.ToArray());
             }
         }
@@ -89,14 +84,10 @@ public sealed class ArchiveLayout(string root)
         using (var file = File.Create(temp))
         {
             using (var output = new StreamWriter(new GZipStream(file, CompressionLevel.Optimal, leaveOpen: true)))
-            using (var reader = new StreamReader(new GZipStream(File.OpenRead(System.IO.Path.Combine(segmentDirectory, BundleFormat.EventsCompressed)), CompressionMode.Decompress)))
             {
-                while (reader.ReadLine() is { } text)
+                foreach (var line in SegmentLines(segmentDirectory))
                 {
-                    if (!EventLine.TryParse(System.Text.Encoding.UTF8.GetBytes(text), out var e, out var problem))
-                    {
-                        throw new InvalidDataException($"{segmentDirectory}: {problem}");
-                    }
+                    var e = Parse(line, segmentDirectory);
                     output.WriteLine(JsonSerializer.Serialize(new LeafLine(e.Position, e.Stream, e.Version, e.EventId,
                         Convert.ToHexStringLower(e.PrevHash), Convert.ToHexStringLower(e.Hash)), CompactJson));
                     count++;
@@ -121,13 +112,9 @@ public sealed class ArchiveLayout(string root)
         var batch = new List<Store.StoredEvent>(batchSize);
         foreach (var segment in ReadIndex().Where(s => !IsPurged(s)).OrderBy(s => s.Month, StringComparer.Ordinal))
         {
-            using var reader = new StreamReader(new GZipStream(File.OpenRead(System.IO.Path.Combine(Root, segment.Path, BundleFormat.EventsCompressed)), CompressionMode.Decompress));
-            while (reader.ReadLine() is { } text)
+            foreach (var line in SegmentLines(System.IO.Path.Combine(Root, segment.Path)))
             {
-                if (!EventLine.TryParse(System.Text.Encoding.UTF8.GetBytes(text), out var e, out var problem))
-                {
-                    throw new InvalidDataException($"segment {segment.Month}: {problem} (run auditctl archive verify)");
-                }
+                var e = Parse(line, segment.Month);
                 batch.Add(new Store.StoredEvent(e.Position, e.Stream, e.Version, e.EventId, e.EventType, e.RecordedAt, e.RecordedAt,
                     e.Payload.ToArray(), e.PrevHash.ToArray(), e.Hash.ToArray()));
                 if (batch.Count == batchSize)
@@ -147,13 +134,9 @@ public sealed class ArchiveLayout(string root)
     public static (HashSet<string> Streams, HashSet<string> Owners) ChainsAndOwners(string segmentDirectory)
     {
         var (streams, owners) = (new HashSet<string>(StringComparer.Ordinal), new HashSet<string>(StringComparer.Ordinal));
-        using var reader = new StreamReader(new GZipStream(File.OpenRead(System.IO.Path.Combine(segmentDirectory, BundleFormat.EventsCompressed)), CompressionMode.Decompress));
-        while (reader.ReadLine() is { } text)
+        foreach (var line in SegmentLines(segmentDirectory))
         {
-            if (!EventLine.TryParse(System.Text.Encoding.UTF8.GetBytes(text), out var e, out var problem))
-            {
-                throw new InvalidDataException($"{segmentDirectory}: {problem}");
-            }
+            var e = Parse(line, segmentDirectory);
             streams.Add(e.Stream);
             if (e.EventType == Contract.AgentActionOccurred.TypeName && Contract.ContractJson.Deserialize(e.Payload).Agent.Owner is { } owner)
             {
@@ -162,6 +145,24 @@ public sealed class ArchiveLayout(string root)
         }
         return (streams, owners);
     }
+
+    /// <summary>The lines of a segment's <see cref="BundleFormat.EventsCompressed"/>, as UTF-8 bytes, in log order.</summary>
+    private static IEnumerable<byte[]> SegmentLines(string segmentDirectory)
+    {
+        using var reader = new StreamReader(new GZipStream(File.OpenRead(System.IO.Path.Combine(segmentDirectory, BundleFormat.EventsCompressed)), CompressionMode.Decompress));
+        while (reader.ReadLine() is { } text)
+        {
+            yield return System.Text.Encoding.UTF8.GetBytes(text);
+        }
+    }
+
+    /// <summary>
+    /// One archived line through the bundle's strict parser (header fields only, the payload is
+    /// never parsed), or an error naming the segment.
+    /// </summary>
+    private static EventLine Parse(byte[] line, string segment) =>
+        EventLine.TryParse(line, out var e, out var problem) ? e
+            : throw new InvalidDataException($"segment {segment}: {problem} (run auditctl archive verify)");
 
     /// <summary>Purged in the index or by its purge record (a purge interrupted before the index was updated).</summary>
     public bool IsPurged(ArchivedSegment segment) =>
@@ -194,14 +195,9 @@ public sealed class ArchiveLayout(string root)
                 continue; // a purged segment's contents are not evidence any more, even if a copy is left
             }
             var lastHash = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            using var reader = new StreamReader(new GZipStream(File.OpenRead(file), CompressionMode.Decompress));
-            while (reader.ReadLine() is { } text)
+            foreach (var line in SegmentLines(dir))
             {
-                var line = System.Text.Encoding.UTF8.GetBytes(text);
-                if (!EventLine.TryParse(line, out var e, out var problem))
-                {
-                    throw new InvalidDataException($"segment {segment.Month}: {problem} (run auditctl archive verify)");
-                }
+                var e = Parse(line, segment.Month);
                 if (line.AsSpan().IndexOf(needle) < 0)
                 {
                     lastHash[e.Stream] = e.Hash.ToArray();

@@ -18,6 +18,9 @@ public sealed record LegalHold(Guid Id, string? Agent, string? Owner, DateTimeOf
         Agent is null ? null : $"agent {Agent}", Owner is null ? null : $"owner {Owner}",
         From is null && To is null ? null : $"recorded {From:yyyy-MM-dd} .. {To:yyyy-MM-dd}",
     }.Where(x => x is not null));
+
+    /// <summary>Whether the hold's time range (open-ended where not given) meets [from, to).</summary>
+    public bool Overlaps(DateTimeOffset from, DateTimeOffset to) => !((From is { } f && f >= to) || (To is { } t && t <= from));
 }
 
 public sealed record SealedMonth(DateOnly Month, string Segment, string ManifestSha256, long Events, long CheckpointSize, DateTimeOffset SealedAt, string SealedBy, DateTimeOffset? DroppedAt);
@@ -407,7 +410,7 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
     private async Task RefuseIfHeldAsync(string key, DateOnly month, string directory, RetentionPolicy policy, CancellationToken ct)
     {
         var (from, to) = Bounds(month);
-        var holds = (await HoldsAsync(ct)).Where(h => !((h.From is { } f && f >= to) || (h.To is { } t && t <= from))).ToList();
+        var holds = (await HoldsAsync(ct)).Where(h => h.Overlaps(from, to)).ToList();
         if (holds.Count == 0)
         {
             return;
@@ -497,7 +500,7 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
 
     private async Task<bool> CoversAsync(LegalHold hold, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
     {
-        if ((hold.From is { } f && f >= to) || (hold.To is { } t && t <= from))
+        if (!hold.Overlaps(from, to))
         {
             return false;
         }

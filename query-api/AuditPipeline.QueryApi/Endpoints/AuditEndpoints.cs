@@ -77,15 +77,8 @@ public static class AuditEndpoints
 
     private static async Task<(AgentActionOccurred Event, RedactionStatus Status)> RevealAsync(ApiRedaction redaction, AgentActionOccurred stored, CancellationToken ct)
     {
-        if (redaction.Revealer is { } revealer)
-        {
-            var r = await revealer.RevealAsync(stored, ct);
-            return (r.Event, new RedactionStatus(r.Decrypted, r.Shredded, r.Hashed, r.Unreadable, []));
-        }
-        var values = RedactableFields.Values(stored);
-        return (stored, new RedactionStatus([], [],
-            [.. values.Where(v => v.Value.StartsWith(FieldEnvelope.HashedPrefix, StringComparison.Ordinal)).Select(v => v.Path)], [],
-            [.. values.Where(v => v.Value.StartsWith(FieldEnvelope.EncryptedPrefix, StringComparison.Ordinal)).Select(v => v.Path)]));
+        var r = redaction.Revealer is { } revealer ? await revealer.RevealAsync(stored, ct) : PayloadRevealer.WithoutKey(stored);
+        return (r.Event, new RedactionStatus(r.Decrypted, r.Shredded, r.Hashed, r.Unreadable, r.Encrypted));
     }
 
     private static async Task<bool> InScopeAsync(HttpContext http, NpgsqlDataSource db, string agentId, CancellationToken ct)
