@@ -22,7 +22,7 @@ internal static class EndToEnd
     {
         await using var ingest = ChildProcess.StartDotnet(RepoPaths.IngestDll, new Dictionary<string, string>
         {
-            ["Store__ConnectionString"] = store.AppConnectionString,
+            ["Store__ConnectionString"] = store.ConnectionString(ServiceRole.Ingest),
             ["Kafka__BootstrapServers"] = kafka.BootstrapServers,
             ["Ingest__BatchSize"] = "5000",
             ["Logging__LogLevel__Default"] = "Warning",
@@ -38,7 +38,7 @@ internal static class EndToEnd
             LingerMs = 5,
             CompressionType = CompressionType.Lz4, // as the emitter library sends
         }).Build();
-        await using var poll = store.AppDataSource();
+        await using var poll = store.SeedDataSource();
         Produce(producer, warmup);
         await WaitForLogSizeAsync(poll, warmup.Events.Count, ingest);
         await WaitAsync(() => Task.FromResult(KafkaProbe.CommittedLag(kafka.BootstrapServers, "agent-actions", "audit-ingest") == 0), TimeSpan.FromMinutes(2), () => ingest.Output);

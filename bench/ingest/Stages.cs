@@ -46,7 +46,7 @@ internal static class Stages
 
     public static async Task<double> AppendRateAsync(TestStore store, Workload workload)
     {
-        await using var ds = store.AppDataSource();
+        await using var ds = store.DataSource(ServiceRole.Ingest);
         var eventStore = new PostgresEventStore(ds, TimeProvider.System);
         var incoming = workload.Events.Select((e, i) => TestEvents.Incoming(e, i)).ToList();
         var clock = Stopwatch.StartNew();

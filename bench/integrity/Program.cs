@@ -27,7 +27,7 @@ if (Text("--verify-only") is { } existing)
 Console.WriteLine($"bench/integrity: {events:N0} events, {Environment.ProcessorCount} cores");
 await using var postgres = await PostgresServer.StartAsync();
 var store = await postgres.CreateStoreAsync();
-await using var ds = store.AppDataSource();
+await using var ds = store.SeedDataSource();
 var fleet = new SampleFleet(500, seed: 2026);
 var eventStore = new PostgresEventStore(ds, TimeProvider.System);
 var from = DateTimeOffset.UtcNow.AddMinutes(-1);

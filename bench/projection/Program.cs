@@ -28,7 +28,7 @@ var projected = new ClickHouseClient(http, new Uri($"{clickHouseServer.HttpUri}?
 await new ClickHouseSchema(bound).ApplyAsync(default);
 await new ClickHouseSchema(projected).ApplyAsync(default);
 
-await using var ds = store.AppDataSource();
+await using var ds = store.SeedDataSource();
 var fleet = new SampleFleet(200, seed: 500);
 var eventStore = new PostgresEventStore(ds, TimeProvider.System);
 var loadClock = Stopwatch.StartNew();

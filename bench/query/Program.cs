@@ -29,7 +29,7 @@ var clickHouseUrl = $"{clickHouseServer.HttpUri}?database=bench";
 var clickHouse = new ClickHouseClient(http, new Uri(clickHouseUrl));
 await new ClickHouseSchema(clickHouse).ApplyAsync(default);
 
-await using var ds = store.AppDataSource();
+await using var ds = store.SeedDataSource();
 var fleet = new SampleFleet(Agents, seed: 2026);
 var eventStore = new PostgresEventStore(ds, TimeProvider.System);
 var end = DateTimeOffset.UtcNow.AddMinutes(-5);
@@ -54,7 +54,7 @@ await using (var analyze = admin.CreateCommand("ANALYZE"))
     await analyze.ExecuteNonQueryAsync(); // as the owner: the app role may not analyze the tables
 }
 
-var (_, token) = await new ApiKeyStore(ds, TimeProvider.System).CreateAsync("bench@example.com", [Roles.Auditor], [], [], "bench/query", null, default);
+var (_, token) = await new ApiKeyStore(ds, TimeProvider.System).CreateAsync("bench@example.com", [Roles.Auditor], [], [], "bench/query", null, "test", default);
 var ids = new List<Guid>();
 await using (var sample = ds.CreateCommand("SELECT event_id FROM audit_read.authorizations TABLESAMPLE SYSTEM (1) LIMIT 20000"))
 await using (var reader = await sample.ExecuteReaderAsync())
@@ -69,7 +69,7 @@ var port = PostgresServer.FreePort();
 await using var api = ChildProcess.StartDotnet(RepoPaths.Built("query-api/AuditPipeline.QueryApi", "AuditPipeline.QueryApi.dll"), new Dictionary<string, string>
 {
     ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
-    ["Store__ConnectionString"] = store.AppConnectionString + ";Maximum Pool Size=50",
+    ["Store__ConnectionString"] = store.ConnectionString(ServiceRole.Api) + ";Maximum Pool Size=50",
     ["ClickHouse__Url"] = clickHouseUrl,
     ["Kafka__BootstrapServers"] = "127.0.0.1:9",
     ["QueryApi__RequestsPerSecond"] = "100000",

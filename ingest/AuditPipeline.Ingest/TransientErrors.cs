@@ -10,7 +10,6 @@ public static class TransientErrors
 {
     public static bool IsTransient(Exception ex) => ex switch
     {
-        StreamHeadConflictException => true,
         PostgresException pg => pg.IsTransient
             || pg.SqlState.StartsWith("08", StringComparison.Ordinal)   // connection exceptions
             || pg.SqlState.StartsWith("53", StringComparison.Ordinal)   // insufficient resources

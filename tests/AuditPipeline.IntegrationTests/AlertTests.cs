@@ -35,7 +35,7 @@ public sealed class AlertTests(PipelineFixture fx)
         // 40 minutes of normal traffic, 6 runaway minutes on agent 0, then 10 quiet minutes.
         await EmitAsync(topic, now.AddMinutes(-60), now.AddMinutes(-1), runawayFrom: now.AddMinutes(-20), runawayTo: now.AddMinutes(-14));
 
-        await using var ds = store.AppDataSource();
+        await using var ds = store.SeedDataSource();
         var log = new AlertLog(ds, new PostgresEventStore(ds, TimeProvider.System));
         await PipelineFixture.WaitUntilAsync(async () => (await log.ReadAsync(DateTimeOffset.MinValue, long.MaxValue, default))
             .Any(a => a.Alert.Change == AlertChange.Recovered), TimeSpan.FromMinutes(2), () => Task.FromResult(detector.Output));
@@ -78,7 +78,7 @@ public sealed class AlertTests(PipelineFixture fx)
         var (store, topic, alertsTopic) = await SetUpAsync();
         using var receiver = new WebhookReceiver(failFirst: 0);
         await using var ingest = fx.StartIngest(store, topic);
-        await using var ds = store.AppDataSource();
+        await using var ds = store.SeedDataSource();
         var log = new AlertLog(ds, new PostgresEventStore(ds, TimeProvider.System));
         var now = MinuteFloor(DateTimeOffset.UtcNow);
 
@@ -122,7 +122,7 @@ public sealed class AlertTests(PipelineFixture fx)
     private ChildProcess StartDetector(TestStore store, string alertsTopic, WebhookReceiver receiver, int idleAdvanceSeconds = 2) =>
         ChildProcess.StartDotnet(RepoPaths.DetectorServiceDll, new Dictionary<string, string>
         {
-            ["Store__ConnectionString"] = store.AppConnectionString,
+            ["Store__ConnectionString"] = store.ConnectionString(ServiceRole.Detector),
             ["Kafka__BootstrapServers"] = fx.Kafka.BootstrapServers,
             ["Alerts__Topic"] = alertsTopic,
             ["Alerts__MaxRetryDelayMs"] = "500",

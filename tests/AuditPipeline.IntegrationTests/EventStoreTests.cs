@@ -18,7 +18,7 @@ public sealed class EventStoreTests(PipelineFixture fx)
     public async Task App_role_cannot_update_delete_or_truncate_anything_in_the_store()
     {
         var store = await fx.Postgres.CreateStoreAsync();
-        await using var app = store.AppDataSource();
+        await using var app = store.DataSource(ServiceRole.Ingest);
         await new PostgresEventStore(app, TimeProvider.System).AppendAsync(Events(_fleet.Agents[0], 3), [], default);
 
         string[] forbidden =
@@ -49,7 +49,7 @@ public sealed class EventStoreTests(PipelineFixture fx)
     public async Task Triggers_reject_changes_even_from_a_privileged_role_that_does_not_bypass_them()
     {
         var store = await fx.Postgres.CreateStoreAsync();
-        await using var app = store.AppDataSource();
+        await using var app = store.DataSource(ServiceRole.Ingest);
         await new PostgresEventStore(app, TimeProvider.System).AppendAsync(Events(_fleet.Agents[0], 2), [], default);
         foreach (var sql in new[]
                  {
@@ -71,7 +71,7 @@ public sealed class EventStoreTests(PipelineFixture fx)
     public async Task Event_id_and_stream_version_stay_unique_across_a_month_boundary()
     {
         var store = await fx.Postgres.CreateStoreAsync();
-        await using var app = store.AppDataSource();
+        await using var app = store.DataSource(ServiceRole.Ingest);
         var clock = new ManualClock(new DateTimeOffset(2031, 1, 31, 23, 59, 59, TimeSpan.Zero));
         var eventStore = new PostgresEventStore(app, clock);
         var agent = _fleet.Agents[1];
@@ -102,7 +102,7 @@ public sealed class EventStoreTests(PipelineFixture fx)
             $"UPDATE audit.stream_heads SET version = 3 WHERE stream_id = '{agent.Id}'"));
         Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, cas.SqlState);
 
-        await using var verifyDs = store.AppDataSource();
+        await using var verifyDs = store.DataSource(ServiceRole.Api);
         Assert.True((await new ChainVerifier(verifyDs).VerifyAsync(new VerifyScope(), default)).Intact);
     }
 
@@ -110,7 +110,7 @@ public sealed class EventStoreTests(PipelineFixture fx)
     public async Task Concurrent_appends_for_the_same_agents_keep_one_dense_chain_each()
     {
         var store = await fx.Postgres.CreateStoreAsync();
-        await using var app = store.AppDataSource();
+        await using var app = store.DataSource(ServiceRole.Ingest);
         var eventStore = new PostgresEventStore(app, TimeProvider.System);
         var writers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
         {
@@ -136,7 +136,7 @@ public sealed class EventStoreTests(PipelineFixture fx)
     public async Task Superuser_tampering_is_detected_by_auditctl_verify_naming_the_first_broken_event(string tampering)
     {
         var store = await fx.Postgres.CreateStoreAsync();
-        await using var app = store.AppDataSource();
+        await using var app = store.DataSource(ServiceRole.Ingest);
         var eventStore = new PostgresEventStore(app, TimeProvider.System);
         var victim = _fleet.Agents[2];
         var bystander = _fleet.Agents[3];

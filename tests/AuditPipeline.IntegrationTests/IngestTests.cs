@@ -239,7 +239,7 @@ public sealed class IngestTests(PipelineFixture fx)
 
     private static async Task AssertVerifiesAsync(TestStore store)
     {
-        await using var ds = store.AppDataSource();
+        await using var ds = store.DataSource(ServiceRole.Api);
         var report = await new ChainVerifier(ds).VerifyAsync(new VerifyScope(), CancellationToken.None);
         Assert.True(report.Intact, string.Join("\n", report.Breaks));
         Assert.Equal(await store.CountAsync("SELECT count(*) FROM audit.events"), report.EventsChecked);

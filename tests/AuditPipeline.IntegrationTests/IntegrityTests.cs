@@ -33,7 +33,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
     public async Task Stored_tree_gives_the_rfc_roots_and_proofs_for_random_events_and_checkpoints()
     {
         var store = await fx.Postgres.CreateStoreAsync();
-        await using var ds = store.AppDataSource();
+        await using var ds = store.SeedDataSource();
         var fleet = new SampleFleet(30, seed: 61);
         await IntegrityKit.LoadAsync(ds, fleet, 2000);
         await IntegrityKit.ProjectTreeAsync(ds);
@@ -108,8 +108,8 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
     {
         var original = await fx.Postgres.CreateStoreAsync();
         var forked = await fx.Postgres.CreateStoreAsync();
-        await using var a = original.AppDataSource();
-        await using var b = forked.AppDataSource();
+        await using var a = original.SeedDataSource();
+        await using var b = forked.SeedDataSource();
         await IntegrityKit.LoadAsync(a, new SampleFleet(5, seed: 1), 600);
         await IntegrityKit.LoadAsync(b, new SampleFleet(5, seed: 2), 600);
         var signedA = await new CheckpointService(a, _signer, []).CreateAsync(300, "test", default);
@@ -128,7 +128,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
     public async Task A_superuser_edit_after_a_checkpoint_is_detected_against_it_even_when_the_chain_is_recomputed()
     {
         var store = await fx.Postgres.CreateStoreAsync();
-        await using var ds = store.AppDataSource();
+        await using var ds = store.SeedDataSource();
         var fleet = new SampleFleet(8, seed: 17);
         await IntegrityKit.LoadAsync(ds, fleet, 2000);
         await IntegrityKit.ProjectTreeAsync(ds);
@@ -162,7 +162,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
     public async Task Projection_worker_keeps_the_tree_across_a_kill_and_signs_checkpoints_to_table_directory_and_topic()
     {
         var store = await fx.Postgres.CreateStoreAsync();
-        await using var ds = store.AppDataSource();
+        await using var ds = store.SeedDataSource();
         var fleet = new SampleFleet(10, seed: 23);
         var topic = $"audit-checkpoints-{Guid.NewGuid():N}";
         fx.Kafka.CreateTopic(topic, 1);
@@ -172,7 +172,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         await new AuditPipeline.ClickHouse.ClickHouseClient(http, fx.ClickHouse.HttpUri).ExecuteAsync($"CREATE DATABASE IF NOT EXISTS {store.Database}", default);
         var env = new Dictionary<string, string>(IntegrityKit.Env(keyFile, dir))
         {
-            ["Store__ConnectionString"] = store.AppConnectionString,
+            ["Store__ConnectionString"] = store.ConnectionString(ServiceRole.Projector),
             ["ClickHouse__Url"] = $"{fx.ClickHouse.HttpUri}?database={store.Database}",
             ["Kafka__BootstrapServers"] = fx.Kafka.BootstrapServers,
             ["Integrity__CheckpointTopic"] = topic,
@@ -233,7 +233,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
     public async Task A_bundle_verifies_offline_and_every_kind_of_tampering_is_detected_and_named()
     {
         var store = await fx.Postgres.CreateStoreAsync();
-        await using var ds = store.AppDataSource();
+        await using var ds = store.SeedDataSource();
         var fleet = new SampleFleet(12, seed: 5);
         var from = DateTimeOffset.UtcNow.AddMinutes(-1);
         await IntegrityKit.LoadAsync(ds, fleet, 1500);
@@ -330,7 +330,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
     public async Task A_bundle_for_some_agents_or_owners_proves_scattered_events_and_carries_their_alerts()
     {
         var store = await fx.Postgres.CreateStoreAsync();
-        await using var ds = store.AppDataSource();
+        await using var ds = store.SeedDataSource();
         var fleet = new SampleFleet(9, seed: 8);
         var from = DateTimeOffset.UtcNow.AddMinutes(-1);
         await IntegrityKit.LoadAsync(ds, fleet, 3000);
@@ -377,7 +377,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
     {
         const int events = 1_000_000;
         var store = await fx.Postgres.CreateStoreAsync();
-        await using var ds = store.AppDataSource();
+        await using var ds = store.SeedDataSource();
         var from = DateTimeOffset.UtcNow.AddMinutes(-1);
         await IntegrityKit.LoadAsync(ds, new SampleFleet(200, seed: 3), events);
         await IntegrityKit.ProjectTreeAsync(ds);
@@ -385,7 +385,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         var bundle = Path.Combine(_work, "million");
         var (exit, output) = await ChildProcess.RunDotnetAsync(RepoPaths.AuditctlDll, new Dictionary<string, string>(env)
         {
-            ["Store__ConnectionString"] = store.AppConnectionString,
+            ["Store__ConnectionString"] = store.ConnectionString(ServiceRole.Ops),
         }, TimeSpan.FromMinutes(10), "export", "--from", from.ToString("O"), "--to", DateTimeOffset.UtcNow.AddMinutes(1).ToString("O"), "--out", bundle);
         Assert.True(exit == 0, output);
         Assert.Contains($"export: {events} events", output);

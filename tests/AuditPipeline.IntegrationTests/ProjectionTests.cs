@@ -39,7 +39,7 @@ public sealed class ProjectionTests(PipelineFixture fx) : IDisposable
         await store.ExecAsAdminAsync($"UPDATE audit.subscription_checkpoints SET position = 0 WHERE name = '{ClickHouseActionsProjection.SubscriptionName}'");
         await ProjectToHeadAsync(store, clickHouse);
         // And a batch handed twice to the same projector.
-        await using (var ds = store.AppDataSource())
+        await using (var ds = store.DataSource(ServiceRole.Projector))
         {
             var projection = new ClickHouseActionsProjection(clickHouse);
             var replay = new List<StoredEvent>();
@@ -153,7 +153,7 @@ public sealed class ProjectionTests(PipelineFixture fx) : IDisposable
                 GrantExpiresAt = Timestamps.ToUtcMicroseconds(now.AddHours(1)),
             },
         };
-        await using (var ds = store.AppDataSource())
+        await using (var ds = store.SeedDataSource())
         {
             await new PostgresEventStore(ds, TimeProvider.System).AppendAsync(
                 [TestEvents.Incoming(fleet.Next(agent, now.AddSeconds(-1))), TestEvents.Incoming(delegated)], [], default);
@@ -195,7 +195,7 @@ public sealed class ProjectionTests(PipelineFixture fx) : IDisposable
         var fleet = new SampleFleet(1, seed: 5, idPrefix: "rogue");
         var unowned = fleet.Next(fleet.Agents[0], DateTimeOffset.UtcNow);
         unowned = unowned with { Agent = unowned.Agent with { Owner = null } };
-        await using var ds = store.AppDataSource();
+        await using var ds = store.SeedDataSource();
         await new PostgresEventStore(ds, TimeProvider.System).AppendAsync([TestEvents.Incoming(unowned)], [], default);
 
         async Task ProjectAsync() => await new StoreSubscription(ds, ReadModelProjection.SubscriptionName, new ReadModelProjection(ds).HandleAsync,
@@ -227,7 +227,7 @@ public sealed class ProjectionTests(PipelineFixture fx) : IDisposable
     private ChildProcess StartProjector(TestStore store, int batchSize) =>
         ChildProcess.StartDotnet(RepoPaths.ProjectionsDll, new Dictionary<string, string>
         {
-            ["Store__ConnectionString"] = store.AppConnectionString,
+            ["Store__ConnectionString"] = store.ConnectionString(ServiceRole.Projector),
             ["ClickHouse__Url"] = _clickHouseUrl!,
             ["Projections__BatchSize"] = batchSize.ToString(CultureInfo.InvariantCulture),
             ["Projections__MaxRetryDelayMs"] = "1000",
@@ -266,7 +266,7 @@ public sealed class ProjectionTests(PipelineFixture fx) : IDisposable
     private static async Task AppendAsync(TestStore store, int events, int agents)
     {
         var fleet = new SampleFleet(agents, seed: events);
-        await using var ds = store.AppDataSource();
+        await using var ds = store.DataSource(ServiceRole.Ingest);
         var eventStore = new PostgresEventStore(ds, TimeProvider.System);
         var start = DateTimeOffset.UtcNow.AddHours(-3);
         for (var done = 0; done < events; done += 5_000)
@@ -281,7 +281,7 @@ public sealed class ProjectionTests(PipelineFixture fx) : IDisposable
 
     private static async Task ProjectToHeadAsync(TestStore store, ClickHouseClient clickHouse)
     {
-        await using var ds = store.AppDataSource();
+        await using var ds = store.DataSource(ServiceRole.Projector);
         var projection = new ClickHouseActionsProjection(clickHouse);
         await new StoreSubscription(ds, ClickHouseActionsProjection.SubscriptionName, projection.HandleAsync,
             new SubscriptionOptions { BatchSize = 20_000, StopWhenCaughtUp = true }).RunAsync(default);

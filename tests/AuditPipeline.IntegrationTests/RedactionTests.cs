@@ -51,7 +51,7 @@ public sealed class RedactionTests(PipelineFixture fx) : IDisposable
     public async Task Crypto_shredding_a_subject_makes_its_fields_unreadable_while_chains_checkpoints_and_bundles_still_verify()
     {
         var store = await fx.Postgres.CreateStoreAsync();
-        await using var ds = store.AppDataSource();
+        await using var ds = store.SeedDataSource();
         var (topic, _) = fx.NewTopics(4);
         var masterKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         var redaction = new Dictionary<string, string> { ["Redaction__MasterKey"] = masterKey };
@@ -116,7 +116,7 @@ public sealed class RedactionTests(PipelineFixture fx) : IDisposable
         Assert.True(againExit == 1 && againText.Contains("no live key", StringComparison.Ordinal), againText);
         var (showExit, showText) = await fx.AuditctlAsync(store, env, "subject", "show", "--subject", "alice@example.com");
         Assert.True(showExit == 0 && showText.Contains("SHREDDED", StringComparison.Ordinal), showText);
-        var (appExit, appText) = await fx.AuditctlAsync(store, new Dictionary<string, string>(env) { ["Store__AdminConnectionString"] = store.AppConnectionString },
+        var (appExit, appText) = await fx.AuditctlAsync(store, new Dictionary<string, string>(env) { ["Store__AdminConnectionString"] = store.ConnectionString(ServiceRole.Ops) },
             "subject", "shred", "--subject", "bob@example.com", "--by", "x", "--reason", "the app role may not shred");
         Assert.True(appExit == 2 && appText.Contains("permission denied", StringComparison.Ordinal), appText);
 

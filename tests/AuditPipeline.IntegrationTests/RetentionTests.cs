@@ -177,7 +177,7 @@ public sealed class RetentionTests(PipelineFixture fx) : IDisposable
         Assert.DoesNotContain("matter 42", holdList);
         // The app role alone cannot drop: the operation needs the schema owner.
         Assert.Equal(0, (await Ctl("archive", "seal", "--month", "2026-10", "--archive", archive, "--by", "ops@example.com")).ExitCode);
-        var (noOwner, noOwnerText) = await fx.AuditctlAsync(store, new Dictionary<string, string>(env) { ["Store__AdminConnectionString"] = store.AppConnectionString },
+        var (noOwner, noOwnerText) = await fx.AuditctlAsync(store, new Dictionary<string, string>(env) { ["Store__AdminConnectionString"] = store.ConnectionString(ServiceRole.Ops) },
             "archive", "drop", "--month", "2026-10", "--archive", archive, "--by", "ops@example.com");
         Assert.True(noOwner == 1, noOwnerText);
         Assert.Contains("needs the schema owner", noOwnerText);
@@ -189,7 +189,7 @@ public sealed class RetentionTests(PipelineFixture fx) : IDisposable
     private async Task<(TestStore Store, NpgsqlDataSource Ds, Guid SeptemberApproved)> HistoryAsync()
     {
         var store = await fx.Postgres.CreateStoreAsync();
-        var ds = store.AppDataSource();
+        var ds = store.SeedDataSource();
         var clock = new ManualClock(new DateTimeOffset(2026, 9, 10, 12, 0, 0, TimeSpan.Zero));
         var events = new PostgresEventStore(ds, clock);
         var fleet = new SampleFleet(6, seed: 4);

@@ -31,7 +31,7 @@ public sealed class RetentionTimelineTests(PipelineFixture fx) : IDisposable
     public async Task Eight_simulated_years_end_with_exactly_the_expected_months_hot_archived_and_purged_and_everything_verifies()
     {
         var store = await fx.Postgres.CreateStoreAsync();
-        await using var ds = store.AppDataSource();
+        await using var ds = store.SeedDataSource();
         await using var owner = store.AdminDataSource();
         var clock = new ManualClock(new DateTimeOffset(2019, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var events = new PostgresEventStore(ds, clock);

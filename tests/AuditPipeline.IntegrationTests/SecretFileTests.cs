@@ -14,14 +14,14 @@ public sealed class SecretFileTests(PipelineFixture fx)
     public async Task A_setting_in_the_secrets_folder_is_used_and_wins_over_the_environment()
     {
         var store = await fx.Postgres.CreateStoreAsync();
-        await using (var ds = store.AppDataSource())
+        await using (var ds = store.DataSource(ServiceRole.Ingest))
         {
             await new PostgresEventStore(ds, TimeProvider.System).AppendAsync(TestEvents.AcrossFleet(new SampleFleet(3), 3), [], default);
         }
         var secrets = Directory.CreateTempSubdirectory("ap-secrets-").FullName;
         try
         {
-            await File.WriteAllTextAsync(Path.Combine(secrets, "Store__ConnectionString"), store.AppConnectionString);
+            await File.WriteAllTextAsync(Path.Combine(secrets, "Store__ConnectionString"), store.ConnectionString(ServiceRole.Ops));
             var (exit, output) = await ChildProcess.RunDotnetAsync(RepoPaths.AuditctlDll, new Dictionary<string, string>
             {
                 ["AUDITPIPELINE_SECRETS_DIR"] = secrets,

@@ -19,7 +19,7 @@ public sealed class SubscriptionTests(PipelineFixture fx)
     public async Task Catch_up_then_live_tailing_delivers_every_event_once_in_log_order()
     {
         var store = await fx.Postgres.CreateStoreAsync();
-        await using var ds = store.AppDataSource();
+        await using var ds = store.SeedDataSource();
         var eventStore = new PostgresEventStore(ds, TimeProvider.System);
         for (var i = 0; i < 3; i++)
         {
@@ -56,7 +56,7 @@ public sealed class SubscriptionTests(PipelineFixture fx)
     public async Task An_append_committing_late_is_never_skipped_and_a_rolled_back_one_leaves_no_gap()
     {
         var store = await fx.Postgres.CreateStoreAsync();
-        await using var ds = store.AppDataSource();
+        await using var ds = store.SeedDataSource();
         await new PostgresEventStore(ds, TimeProvider.System).AppendAsync(Events(10), [], default);
 
         var seen = new ConcurrentQueue<long>();
@@ -106,7 +106,7 @@ public sealed class SubscriptionTests(PipelineFixture fx)
     public async Task Only_one_instance_of_a_subscription_is_active_and_a_standby_takes_over()
     {
         var store = await fx.Postgres.CreateStoreAsync();
-        await using var ds = store.AppDataSource();
+        await using var ds = store.SeedDataSource();
         var eventStore = new PostgresEventStore(ds, TimeProvider.System);
         await eventStore.AppendAsync(Events(100), [], default);
 

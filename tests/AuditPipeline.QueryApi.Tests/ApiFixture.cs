@@ -47,7 +47,7 @@ public sealed class ApiFixture : IAsyncLifetime, IDisposable
         var clickHouse = new ClickHouseClient(_http, new Uri(ClickHouseUrl));
         await new ClickHouseSchema(clickHouse).ApplyAsync(default);
 
-        await using var ds = Store.AppDataSource();
+        await using var ds = Store.SeedDataSource();
         var store = new PostgresEventStore(ds, TimeProvider.System);
         var fleet = new SampleFleet(6, seed: 11);
         var now = DateTimeOffset.UtcNow;
@@ -76,7 +76,7 @@ public sealed class ApiFixture : IAsyncLifetime, IDisposable
         var keys = new ApiKeyStore(ds, TimeProvider.System);
         async Task AddAsync(string name, string[] roles, string[]? teams = null, DateTimeOffset? expires = null)
         {
-            var (key, token) = await keys.CreateAsync($"{name}@example.com", roles, teams ?? [], [], name, expires, default);
+            var (key, token) = await keys.CreateAsync($"{name}@example.com", roles, teams ?? [], [], name, expires, "test", default);
             Tokens[name] = token;
             KeyIds[name] = key.KeyId;
         }
@@ -85,7 +85,7 @@ public sealed class ApiFixture : IAsyncLifetime, IDisposable
         await AddAsync("admin", [Roles.Admin]);
         await AddAsync("payments-auditor", [Roles.Auditor, Roles.OnCall], teams: ["payments"]);
         await AddAsync("revoked", [Roles.Auditor, Roles.OnCall, Roles.Admin]);
-        await keys.RevokeAsync(KeyIds["revoked"], default);
+        await keys.RevokeAsync(KeyIds["revoked"], "test", default);
         await AddAsync("expired", [Roles.Auditor, Roles.OnCall, Roles.Admin], expires: now.AddMinutes(-1));
 
         Factory = CreateFactory();
@@ -98,7 +98,7 @@ public sealed class ApiFixture : IAsyncLifetime, IDisposable
     public WebApplicationFactory<QueryApiOptions> CreateFactory(TestStore store, IReadOnlyDictionary<string, string> settings) =>
         CreateFactory().WithWebHostBuilder(b =>
         {
-            b.UseSetting("Store:ConnectionString", store.AppConnectionString);
+            b.UseSetting("Store:ConnectionString", store.ConnectionString(ServiceRole.Api));
             foreach (var (key, value) in settings)
             {
                 b.UseSetting(key, value);
@@ -119,7 +119,7 @@ public sealed class ApiFixture : IAsyncLifetime, IDisposable
             }
             b.UseSetting("Integrity:CheckpointTopic", "");
             b.UseSetting("QueryApi:ExportDirectory", ExportDirectory);
-            b.UseSetting("Store:ConnectionString", Store.AppConnectionString);
+            b.UseSetting("Store:ConnectionString", Store.ConnectionString(ServiceRole.Api));
             b.UseSetting("ClickHouse:Url", ClickHouseUrl);
             b.UseSetting("Kafka:BootstrapServers", "127.0.0.1:9"); // nothing listens: readiness must say so
             b.UseSetting("QueryApi:RequestsPerSecond", requestsPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture));

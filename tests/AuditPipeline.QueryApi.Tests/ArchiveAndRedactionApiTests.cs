@@ -29,7 +29,7 @@ public sealed class ArchiveAndRedactionApiTests(ApiFixture fx) : IDisposable
     public async Task Why_authorized_answers_from_the_archive_once_the_month_left_the_hot_store()
     {
         var store = await fx.NewStoreAsync();
-        await using var ds = store.AppDataSource();
+        await using var ds = store.SeedDataSource();
         await using var owner = store.AdminDataSource();
         var clock = new ManualClock(new DateTimeOffset(2026, 9, 12, 12, 0, 0, TimeSpan.Zero));
         var events = new PostgresEventStore(ds, clock);
@@ -63,7 +63,7 @@ public sealed class ArchiveAndRedactionApiTests(ApiFixture fx) : IDisposable
     public async Task Redacted_fields_are_decrypted_for_readers_until_the_subject_is_shredded()
     {
         var store = await fx.NewStoreAsync();
-        await using var ds = store.AppDataSource();
+        await using var ds = store.SeedDataSource();
         await using var owner = store.AdminDataSource();
         var master = RandomNumberGenerator.GetBytes(32);
         var keys = new SubjectKeyStore(ds, new RedactionKeys(master), TimeProvider.System);
@@ -106,7 +106,7 @@ public sealed class ArchiveAndRedactionApiTests(ApiFixture fx) : IDisposable
     }
 
     private static async Task<string> AuditorTokenAsync(NpgsqlDataSource ds) =>
-        (await new ApiKeyStore(ds, TimeProvider.System).CreateAsync("auditor@example.com", [Roles.Auditor], [], [], "archive test", null, default)).Token;
+        (await new ApiKeyStore(ds, TimeProvider.System).CreateAsync("auditor@example.com", [Roles.Auditor], [], [], "archive test", null, "test", default)).Token;
 
     private static HttpClient Client(WebApplicationFactory<QueryApiOptions> factory, string token)
     {

@@ -13,9 +13,9 @@ public sealed class ConsoleSessionTests(ApiFixture fx)
     [Fact]
     public async Task A_session_cookie_stands_in_for_the_key_until_sign_out_or_revocation_and_changes_need_the_console_header()
     {
-        await using var ds = fx.Store.AppDataSource();
+        await using var ds = fx.Store.DataSource(AuditPipeline.Testing.ServiceRole.Ops);
         var keys = new ApiKeyStore(ds, TimeProvider.System);
-        var (key, token) = await keys.CreateAsync("console@example.com", [Roles.OnCall], [], [], "console session test", null, default);
+        var (key, token) = await keys.CreateAsync("console@example.com", [Roles.OnCall], [], [], "console session test", null, "test", default);
         using var browser = fx.Factory.CreateClient(); // keeps cookies, like a browser
 
         using var bad = await browser.PostAsJsonAsync("/v1/session", new { apiKey = "apk_aaaaaaaaaaaa_" + new string('b', 43) });
@@ -46,13 +46,13 @@ public sealed class ConsoleSessionTests(ApiFixture fx)
         }
 
         // Revoking the key ends the session at once.
-        await keys.RevokeAsync(key.KeyId, default);
+        await keys.RevokeAsync(key.KeyId, "test", default);
         using var revoked = await browser.GetAsync("/v1/agents");
         Assert.Equal(HttpStatusCode.Unauthorized, revoked.StatusCode);
         Assert.Contains("revoked", await revoked.Content.ReadAsStringAsync());
 
         // Sign-out: the cookie no longer works.
-        var (_, second) = await keys.CreateAsync("console@example.com", [Roles.Auditor], [], [], "console session test", null, default);
+        var (_, second) = await keys.CreateAsync("console@example.com", [Roles.Auditor], [], [], "console session test", null, "test", default);
         Assert.Equal(HttpStatusCode.OK, (await browser.PostAsJsonAsync("/v1/session", new { apiKey = second })).StatusCode);
         using (var signOut = new HttpRequestMessage(HttpMethod.Delete, "/v1/session"))
         {

@@ -180,7 +180,7 @@ public sealed class QueryApiTests(ApiFixture fx)
         Assert.Equal("acknowledged", detail.GetProperty("incident").GetProperty("status").GetString());
         Assert.Contains(fx.KeyIds["oncall"], detail.GetProperty("incident").GetProperty("acknowledgedBy").GetString(), StringComparison.Ordinal);
 
-        await using var ds = fx.Store.AppDataSource();
+        await using var ds = fx.Store.SeedDataSource();
         var stored = (await new AlertLog(ds, new PostgresEventStore(ds, TimeProvider.System)).ReadAsync(DateTimeOffset.MinValue, long.MaxValue, default))
             .Select(a => a.Alert).Where(a => a.IncidentId == fx.PaymentsIncident && a.Change == AlertChange.Acknowledged).ToList();
         var change = Assert.Single(stored);
@@ -206,7 +206,7 @@ public sealed class QueryApiTests(ApiFixture fx)
             await anonymous.GetAsync($"/v1/agents?owner={marker}");
         }
 
-        await using var ds = fx.Store.AppDataSource();
+        await using var ds = fx.Store.SeedDataSource();
         var calls = new List<ApiCallRecorded>();
         for (var attempt = 0; attempt < 50 && calls.Count < 4; attempt++)
         {
@@ -245,9 +245,9 @@ public sealed class QueryApiTests(ApiFixture fx)
     [Fact]
     public async Task A_key_revoked_by_an_admin_stops_working_at_once()
     {
-        await using var ds = fx.Store.AppDataSource();
+        await using var ds = fx.Store.SeedDataSource();
         var (key, token) = await new AuditPipeline.Core.Access.ApiKeyStore(ds, TimeProvider.System)
-            .CreateAsync("temp@example.com", ["auditor"], [], [], "revocation test", null, default);
+            .CreateAsync("temp@example.com", ["auditor"], [], [], "revocation test", null, "test", default);
         await using var factory = fx.CreateFactory();
         using var client = fx.ClientWithToken(token, factory);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/v1/agents")).StatusCode);

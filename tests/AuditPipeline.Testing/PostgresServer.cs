@@ -8,7 +8,7 @@ namespace AuditPipeline.Testing;
 
 /// <summary>
 /// A real PostgreSQL 15 server of the test's own: fresh data dir under /tmp, a free loopback
-/// port, the event store migrated, and the app login role (audit_writer + audit_reader).
+/// port, the event store migrated, and a login for each service role (see <see cref="ServiceRole"/>).
 /// Can be stopped and started again to simulate an outage. Removed on dispose.
 /// </summary>
 public sealed class PostgresServer : IAsyncDisposable
@@ -17,6 +17,7 @@ public sealed class PostgresServer : IAsyncDisposable
     private readonly string _dataDir;
     private readonly bool _asPostgresUser = Environment.UserName == "root";
 
+    private readonly SemaphoreSlim _roles = new(1, 1);
     private int _databases;
 
     public int Port { get; }
@@ -52,18 +53,22 @@ public sealed class PostgresServer : IAsyncDisposable
             await cmd.ExecuteNonQueryAsync();
         }
         var store = new TestStore(Port, name);
-        await using (var admin = store.AdminDataSource())
+        // Roles are cluster-wide: concurrent CREATE/ALTER ROLE from two databases' set-up would race.
+        await _roles.WaitAsync();
+        try
         {
-            await new SchemaMigrator(admin).MigrateAsync(CancellationToken.None);
-            await using var cmd = admin.CreateCommand("""
-                DO $$ BEGIN
-                  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'audit_app') THEN
-                    CREATE ROLE audit_app LOGIN PASSWORD 'app';
-                  END IF;
-                END $$;
-                GRANT audit_writer, audit_reader TO audit_app;
-                """);
-            await cmd.ExecuteNonQueryAsync();
+            await using (var admin = store.AdminDataSource())
+            {
+                await new SchemaMigrator(admin).MigrateAsync(CancellationToken.None);
+                // Each service's role logs in with its own password (cluster-wide, so once per server is enough, but idempotent).
+                var logins = string.Join("\n", Enum.GetValues<ServiceRole>().Select(r => $"ALTER ROLE {TestStore.RoleName(r)} LOGIN PASSWORD '{r.ToString().ToLowerInvariant()}';"));
+                await using var cmd = admin.CreateCommand(logins);
+                await cmd.ExecuteNonQueryAsync();
+            }
+        }
+        finally
+        {
+            _roles.Release();
         }
         return store;
     }

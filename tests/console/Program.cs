@@ -29,7 +29,7 @@ await new ClickHouseClient(http, clickHouseServer.HttpUri).ExecuteAsync($"CREATE
 var clickHouseUrl = $"{clickHouseServer.HttpUri}?database={store.Database}";
 var clickHouse = new ClickHouseClient(http, new Uri(clickHouseUrl));
 await new ClickHouseSchema(clickHouse).ApplyAsync(default);
-await using var ds = store.AppDataSource();
+await using var ds = store.SeedDataSource();
 
 var demo = DemoData.Create(DateTimeOffset.UtcNow);
 var eventStore = new PostgresEventStore(ds, TimeProvider.System);
@@ -55,8 +55,8 @@ foreach (var (name, handler) in new (string, EventBatchHandler)[]
 using var signer = CheckpointSigner.Generate();
 await new CheckpointService(ds, signer, []).CreateAsync(null, "console-e2e", default);
 var keys = new ApiKeyStore(ds, TimeProvider.System);
-var (_, auditor) = await keys.CreateAsync("auditor@example.com", [Roles.Auditor], [], [], "console e2e", DateTimeOffset.UtcNow.AddHours(2), default);
-var (_, oncall) = await keys.CreateAsync("oncall@example.com", [Roles.OnCall], [], [], "console e2e", DateTimeOffset.UtcNow.AddHours(2), default);
+var (_, auditor) = await keys.CreateAsync("auditor@example.com", [Roles.Auditor], [], [], "console e2e", DateTimeOffset.UtcNow.AddHours(2), "test", default);
+var (_, oncall) = await keys.CreateAsync("oncall@example.com", [Roles.OnCall], [], [], "console e2e", DateTimeOffset.UtcNow.AddHours(2), "test", default);
 
 var port = FreePort();
 var baseUrl = $"http://127.0.0.1:{port}";
@@ -64,7 +64,7 @@ var exports = Directory.CreateTempSubdirectory("ap-console-exports-").FullName;
 await using var api = ChildProcess.StartDotnet(RepoPaths.Built("query-api/AuditPipeline.QueryApi", "AuditPipeline.QueryApi.dll"), new Dictionary<string, string>
 {
     ["ASPNETCORE_URLS"] = baseUrl,
-    ["Store__ConnectionString"] = store.AppConnectionString,
+    ["Store__ConnectionString"] = store.ConnectionString(ServiceRole.Api),
     ["ClickHouse__Url"] = clickHouseUrl,
     ["Kafka__BootstrapServers"] = "127.0.0.1:9",
     ["Integrity__SigningKeyPem"] = signer.ExportPrivateKeyPem(),

@@ -47,7 +47,7 @@ internal static class KeyCommands
             }
             var expires = parse.GetValue(days) is { } d ? DateTimeOffset.UtcNow.AddDays(d) : (DateTimeOffset?)null;
             var (key, token) = await Store().CreateAsync(ownerName, roleList, Split(parse.GetValue(teams)!), Split(parse.GetValue(owners)!),
-                parse.GetValue(description), expires, ct);
+                parse.GetValue(description), expires, CliActor, ct);
             Console.Error.WriteLine($"created key {key.KeyId} for {key.Owner} with roles {string.Join(",", key.Roles)}{(key.IsScoped ? $", scoped to teams [{string.Join(",", key.Teams)}] owners [{string.Join(",", key.Owners)}]" : "")}{(expires is { } e ? $", expires {e:yyyy-MM-dd}" : "")}");
             Console.Error.WriteLine("the token below is shown only now; store it as a secret:");
             Console.WriteLine(token);
@@ -55,6 +55,9 @@ internal static class KeyCommands
         });
         return command;
     }
+
+    /// <summary>Who the key's record names as having created or revoked it.</summary>
+    private static string CliActor => $"auditctl ({Environment.UserName})";
 
     private static Command List()
     {
@@ -78,7 +81,7 @@ internal static class KeyCommands
         var command = new Command("revoke", "Revoke a key; it stops working at once") { id };
         command.SetAction(async (parse, ct) =>
         {
-            if (await Store().RevokeAsync(parse.GetValue(id)!, ct))
+            if (await Store().RevokeAsync(parse.GetValue(id)!, CliActor, ct))
             {
                 Console.WriteLine($"revoked {parse.GetValue(id)}");
                 return 0;

@@ -30,7 +30,9 @@ internal static class ProjectionCommands
         {
             var which = parse.GetValue(name);
             using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
-            await using var store = CliSettings.AppDataSource();
+            // Replacing a projection's data and position is the schema owner's job: no service role
+            // may empty a read model or move another's position back.
+            await using var store = CliSettings.AdminDataSource();
             EventBatchHandler handler;
             string subscriptionName;
             Func<CancellationToken, Task> reset;
@@ -52,9 +54,7 @@ internal static class ProjectionCommands
                     subscriptionName = ReadModelProjection.SubscriptionName;
                     reset = async token =>
                     {
-                        // Emptying derived tables needs the owner; the app role can only add to them.
-                        await using var admin = CliSettings.AdminDataSource();
-                        await using var truncate = admin.CreateCommand(SqlScripts.Query("read_model_truncate"));
+                        await using var truncate = store.CreateCommand(SqlScripts.Query("read_model_truncate"));
                         await truncate.ExecuteNonQueryAsync(token);
                     };
                     break;

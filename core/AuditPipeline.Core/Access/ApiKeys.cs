@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using AuditPipeline.Core.Contract;
 using AuditPipeline.Core.Store;
 using Npgsql;
 
@@ -34,27 +35,31 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider clock)
 {
     private const string Prefix = "apk_";
 
+    /// <summary>
+    /// Creates a key through <c>audit_admin.create_api_key</c>, which stores the row and appends its
+    /// api-key.v1 event in one transaction (no role may insert a key row directly).
+    /// </summary>
     public async Task<(ApiKeyRecord Key, string Token)> CreateAsync(
         string owner, IReadOnlyList<string> roles, IReadOnlyList<string> teams, IReadOnlyList<string> owners,
-        string? description, DateTimeOffset? expiresAt, CancellationToken ct)
+        string? description, DateTimeOffset? expiresAt, string actor, CancellationToken ct)
     {
         var keyId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
         var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
         var salt = RandomNumberGenerator.GetBytes(16);
-        var now = clock.GetUtcNow();
+        var now = Timestamps.ToUtcMicroseconds(clock.GetUtcNow());
+        var record = new ApiKeyRecorded
+        {
+            EventId = Guid.CreateVersion7(now), At = now, Action = ApiKeyAction.Created, KeyId = keyId, Actor = actor,
+            Owner = owner, Roles = roles, Teams = teams, Owners = owners, Description = description,
+            ExpiresAt = expiresAt is { } e ? Timestamps.ToUtcMicroseconds(e) : null,
+        };
         await using var cmd = dataSource.CreateCommand(SqlScripts.Query("api_key_insert"));
-        cmd.Parameters.AddWithValue("id", keyId);
+        cmd.Parameters.AddWithValue("event_id", record.EventId);
+        cmd.Parameters.AddWithValue("payload", Encoding.UTF8.GetString(ContractJson.SerializeCanonical(record)));
         cmd.Parameters.AddWithValue("salt", salt);
         cmd.Parameters.AddWithValue("hash", Hash(salt, secret));
-        cmd.Parameters.AddWithValue("owner", owner);
-        cmd.Parameters.AddWithValue("roles", roles.ToArray());
-        cmd.Parameters.AddWithValue("teams", teams.ToArray());
-        cmd.Parameters.AddWithValue("owners", owners.ToArray());
-        cmd.Parameters.AddWithValue("description", (object?)description ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("created", now);
-        cmd.Parameters.AddWithValue("expires", (object?)expiresAt ?? DBNull.Value);
         await cmd.ExecuteNonQueryAsync(ct);
-        return (new ApiKeyRecord(keyId, owner, roles, teams, owners, description, now, expiresAt, null), $"{Prefix}{keyId}_{secret}");
+        return (new ApiKeyRecord(keyId, owner, roles, teams, owners, description, now, record.ExpiresAt, null), $"{Prefix}{keyId}_{secret}");
     }
 
     /// <summary>The key a token names if its secret matches (whatever its state: the caller checks revoked/expired).</summary>
@@ -91,13 +96,15 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider clock)
         return keys;
     }
 
-    /// <summary>Revokes a key; false when there is no such active key.</summary>
-    public async Task<bool> RevokeAsync(string keyId, CancellationToken ct)
+    /// <summary>Revokes a key (for good: it can never be revived) and records it; false when there is no such active key.</summary>
+    public async Task<bool> RevokeAsync(string keyId, string actor, CancellationToken ct)
     {
+        var now = Timestamps.ToUtcMicroseconds(clock.GetUtcNow());
+        var record = new ApiKeyRecorded { EventId = Guid.CreateVersion7(now), At = now, Action = ApiKeyAction.Revoked, KeyId = keyId, Actor = actor };
         await using var cmd = dataSource.CreateCommand(SqlScripts.Query("api_key_revoke"));
-        cmd.Parameters.AddWithValue("id", keyId);
-        cmd.Parameters.AddWithValue("now", clock.GetUtcNow());
-        return await cmd.ExecuteNonQueryAsync(ct) == 1;
+        cmd.Parameters.AddWithValue("event_id", record.EventId);
+        cmd.Parameters.AddWithValue("payload", Encoding.UTF8.GetString(ContractJson.SerializeCanonical(record)));
+        return await cmd.ExecuteScalarAsync(ct) is true;
     }
 
     /// <summary>The key id of a well-formed token (for logging who failed to authenticate), without checking it.</summary>

@@ -13,6 +13,8 @@ namespace AuditPipeline.Core.Contract;
 [JsonSerializable(typeof(AgentAlert))]
 [JsonSerializable(typeof(ApiCallRecorded))]
 [JsonSerializable(typeof(RetentionRecorded))]
+[JsonSerializable(typeof(ApiKeyRecorded))]
+[JsonSerializable(typeof(AgentScopeChanged))]
 internal sealed partial class ContractJsonContext : JsonSerializerContext;
 
 /// <summary>
@@ -33,6 +35,11 @@ public static class ContractJson
 
     private static readonly JsonTypeInfo<RetentionRecorded> RetentionInfo =
         (JsonTypeInfo<RetentionRecorded>)Options.GetTypeInfo(typeof(RetentionRecorded));
+
+    private static readonly JsonTypeInfo<ApiKeyRecorded> ApiKeyInfo =
+        (JsonTypeInfo<ApiKeyRecorded>)Options.GetTypeInfo(typeof(ApiKeyRecorded));
+    private static readonly JsonTypeInfo<AgentScopeChanged> ScopeInfo =
+        (JsonTypeInfo<AgentScopeChanged>)Options.GetTypeInfo(typeof(AgentScopeChanged));
 
     private static JsonSerializerOptions CreateOptions()
     {
@@ -69,6 +76,13 @@ public static class ContractJson
     public static byte[] SerializeCanonical(ApiCallRecorded call) => JsonSerializer.SerializeToUtf8Bytes(call, ApiCallInfo);
 
     public static byte[] SerializeCanonical(RetentionRecorded r) => JsonSerializer.SerializeToUtf8Bytes(r, RetentionInfo);
+
+    public static byte[] SerializeCanonical(ApiKeyRecorded k) => JsonSerializer.SerializeToUtf8Bytes(k, ApiKeyInfo);
+
+    public static byte[] SerializeCanonical(AgentScopeChanged s) => JsonSerializer.SerializeToUtf8Bytes(s, ScopeInfo);
+
+    public static AgentScopeChanged DeserializeScope(ReadOnlySpan<byte> utf8Json) =>
+        JsonSerializer.Deserialize(utf8Json, ScopeInfo) ?? throw new JsonException("agent-scope.v1 is null");
 
     public static RetentionRecorded DeserializeRetention(ReadOnlySpan<byte> utf8Json) =>
         JsonSerializer.Deserialize(utf8Json, RetentionInfo)

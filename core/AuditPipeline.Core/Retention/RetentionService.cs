@@ -146,7 +146,7 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
             cmd.Parameters.AddWithValue("at", at);
             cmd.Parameters.AddWithValue("by", actor);
             cmd.Parameters.AddWithValue("reason", reason);
-            if (await cmd.ExecuteScalarAsync(ct) is null)
+            if (await cmd.ExecuteScalarAsync(ct) is not true)
             {
                 throw new RetentionRefusedException($"no active legal hold {id}");
             }

@@ -10,8 +10,8 @@ namespace AuditPipeline.Core.Store;
 
 /// <summary>
 /// The PostgreSQL event store's append path. One transaction per batch: lock the log head,
-/// drop duplicates, chain each agent's new events from its stored head, binary-COPY the rows,
-/// compare-and-set the heads, record quarantine entries, commit.
+/// drop duplicates, chain each agent's new events from its stored head, binary-COPY the rows, let
+/// <c>audit.append_commit</c> check them and advance the heads, record quarantine entries, commit.
 /// </summary>
 public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider clock, int quarantineMaxRawBytes = 64 * 1024) : IEventStore
 {
@@ -58,12 +58,14 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
             var rows = Chain(fresh, heads, nextSeq, recordedAt);
             await CopyEventsAsync(conn, rows, recordedAt, ct);
             await CopyEventIdsAsync(conn, rows, ct);
-            await AdvanceHeadsAsync(conn, tx, rows, heads, recordedAt, ct);
+            // The database checks the rows (dense, allowed for this role, each continuing its chain)
+            // and only then moves the chain heads and the log head: no service role can move them itself.
+            await using var commit = new NpgsqlCommand(SqlScripts.Query("append_commit"), conn, tx);
+            commit.Parameters.AddWithValue("first", nextSeq);
+            commit.Parameters.AddWithValue("next", nextSeq + rows.Count);
+            commit.Parameters.AddWithValue("recorded_at", recordedAt);
+            await commit.ExecuteNonQueryAsync(ct);
             head = new LogPosition(nextSeq + rows.Count - 1);
-            await AdvanceLogHeadAsync(conn, tx, nextSeq, nextSeq + rows.Count, ct);
-            await using var notify = new NpgsqlCommand(SqlScripts.Query("notify_appended"), conn, tx);
-            notify.Parameters.AddWithValue("head", head.Value);
-            await notify.ExecuteNonQueryAsync(ct);
         }
         if (allRejects.Count > 0)
         {
@@ -222,57 +224,6 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
             await importer.WriteAsync(row.GlobalSeq, NpgsqlDbType.Bigint, ct);
         }
         await importer.CompleteAsync(ct);
-    }
-
-    private static async Task AdvanceHeadsAsync(
-        NpgsqlConnection conn, NpgsqlTransaction tx, List<ChainedRow> rows,
-        Dictionary<string, StreamHead> storedHeads, DateTimeOffset now, CancellationToken ct)
-    {
-        var last = new Dictionary<string, ChainedRow>(StringComparer.Ordinal);
-        foreach (var row in rows)
-        {
-            last[row.Event.StreamId] = row;
-        }
-        var moved = last.Values.Where(r => storedHeads.ContainsKey(r.Event.StreamId)).ToArray();
-        var created = last.Values.Where(r => !storedHeads.ContainsKey(r.Event.StreamId)).ToArray();
-
-        if (moved.Length > 0)
-        {
-            await using var cmd = new NpgsqlCommand(SqlScripts.Query("advance_stream_heads"), conn, tx);
-            cmd.Parameters.AddWithValue("now", now);
-            cmd.Parameters.AddWithValue("streams", moved.Select(r => r.Event.StreamId).ToArray());
-            cmd.Parameters.AddWithValue("expected", moved.Select(r => storedHeads[r.Event.StreamId].Version).ToArray());
-            cmd.Parameters.AddWithValue("versions", moved.Select(r => r.Version).ToArray());
-            cmd.Parameters.AddWithValue("hashes", moved.Select(r => r.Hash).ToArray());
-            cmd.Parameters.AddWithValue("seqs", moved.Select(r => r.GlobalSeq).ToArray());
-            var updated = await cmd.ExecuteNonQueryAsync(ct);
-            if (updated != moved.Length)
-            {
-                throw new StreamHeadConflictException(
-                    $"{moved.Length - updated} agent chain head(s) moved during the append; the batch is retried.");
-            }
-        }
-        if (created.Length > 0)
-        {
-            await using var cmd = new NpgsqlCommand(SqlScripts.Query("insert_stream_heads"), conn, tx);
-            cmd.Parameters.AddWithValue("now", now);
-            cmd.Parameters.AddWithValue("streams", created.Select(r => r.Event.StreamId).ToArray());
-            cmd.Parameters.AddWithValue("versions", created.Select(r => r.Version).ToArray());
-            cmd.Parameters.AddWithValue("hashes", created.Select(r => r.Hash).ToArray());
-            cmd.Parameters.AddWithValue("seqs", created.Select(r => r.GlobalSeq).ToArray());
-            await cmd.ExecuteNonQueryAsync(ct);
-        }
-    }
-
-    private static async Task AdvanceLogHeadAsync(NpgsqlConnection conn, NpgsqlTransaction tx, long expected, long next, CancellationToken ct)
-    {
-        await using var cmd = new NpgsqlCommand(SqlScripts.Query("advance_log_head"), conn, tx);
-        cmd.Parameters.AddWithValue("expected", expected);
-        cmd.Parameters.AddWithValue("next", next);
-        if (await cmd.ExecuteNonQueryAsync(ct) != 1)
-        {
-            throw new StreamHeadConflictException("The log head moved during the append; the batch is retried.");
-        }
     }
 
     private async Task InsertQuarantineAsync(

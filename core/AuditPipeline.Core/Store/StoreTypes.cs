@@ -29,9 +29,6 @@ public readonly record struct LogPosition(long Value)
 public sealed record AppendResult(
     int Appended, int Duplicates, IReadOnlyList<QuarantineEntry> Conflicts, LogPosition Head);
 
-/// <summary>The append path's head for an agent moved under us: another writer appended first.</summary>
-public sealed class StreamHeadConflictException(string message) : Exception(message);
-
 /// <summary>The one write interface of the event store.</summary>
 public interface IEventStore
 {

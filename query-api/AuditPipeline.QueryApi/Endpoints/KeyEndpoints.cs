@@ -17,10 +17,10 @@ public static class KeyEndpoints
             Results.Ok((await keys.ListAsync(ct)).Select(k => new KeyInfo(k.KeyId, k.Owner, k.Roles, k.Teams, k.Owners, k.Description, k.CreatedAt, k.ExpiresAt, k.RevokedAt))))
             .WithSummary("Every API key (never its secret)");
 
-        group.MapPost("/{keyId}/revoke", async (string keyId, ApiKeyStore keys, CancellationToken ct) =>
+        group.MapPost("/{keyId}/revoke", async (string keyId, HttpContext http, ApiKeyStore keys, CancellationToken ct) =>
         {
             QueryInput.Id(keyId, "keyId", max: 12);
-            return await keys.RevokeAsync(keyId, ct) ? Results.NoContent() : AgentEndpoints.NotFound($"No active key '{keyId}'.");
+            return await keys.RevokeAsync(keyId, $"api {CallContext.Of(http).Principal}", ct) ? Results.NoContent() : AgentEndpoints.NotFound($"No active key '{keyId}'.");
         }).WithSummary("Revoke a key at once");
     }
 }

@@ -45,7 +45,7 @@ public sealed class PipelineFixture : IAsyncLifetime
     {
         var env = new Dictionary<string, string>
         {
-            ["Store__ConnectionString"] = store.AppConnectionString,
+            ["Store__ConnectionString"] = store.ConnectionString(ServiceRole.Ingest),
             ["Kafka__BootstrapServers"] = Kafka.BootstrapServers,
             ["Ingest__Topic"] = topic,
             ["Ingest__DeadLetterTopic"] = topic + ".dlq",
@@ -69,7 +69,7 @@ public sealed class PipelineFixture : IAsyncLifetime
     {
         var env = new Dictionary<string, string>
         {
-            ["Store__ConnectionString"] = store.AppConnectionString,
+            ["Store__ConnectionString"] = store.ConnectionString(ServiceRole.Ops),
             ["Store__AdminConnectionString"] = store.AdminConnectionString,
             ["Kafka__BootstrapServers"] = Kafka.BootstrapServers,
         };

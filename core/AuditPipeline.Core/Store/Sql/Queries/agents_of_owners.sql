@@ -1,2 +1,2 @@
--- Agents the inventory attributes to the given owners (bundle selection by owner).
-SELECT agent_id FROM audit_read.agents WHERE owner = ANY(@owners) ORDER BY agent_id
+-- Agents pinned to the given owners (bundle selection and holds by owner): the pinned scope, not the inventory.
+SELECT agent_id FROM audit.agent_scope WHERE owner = ANY(@owners) ORDER BY agent_id

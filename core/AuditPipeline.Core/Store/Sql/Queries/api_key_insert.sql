@@ -1,2 +1,2 @@
-INSERT INTO audit_admin.api_keys (key_id, salt, secret_hash, owner, roles, teams, owners, description, created_at, expires_at)
-VALUES (@id, @salt, @hash, @owner, @roles, @teams, @owners, @description, @created, @expires)
+-- The row is taken from the api-key.v1 payload and the event appended in the same call (migration 0010).
+SELECT audit_admin.create_api_key(@event_id, @payload, @salt, @hash)

@@ -1,1 +1,2 @@
-UPDATE audit_admin.api_keys SET revoked_at = @now WHERE key_id = @id AND revoked_at IS NULL
+-- Revokes an active key and appends its api-key.v1 event (migration 0010); false: no such active key.
+SELECT audit_admin.revoke_api_key(@event_id, @payload)

@@ -1,4 +1,2 @@
--- Releases an active hold; no row: there is no such active hold.
-UPDATE audit.legal_holds SET released_at = @at, released_by = @by, release_reason = @reason
-WHERE hold_id = @hold_id AND released_at IS NULL
-RETURNING hold_id;
+-- Releases an active hold through the owner's function; false: there is no such active hold.
+SELECT audit.release_legal_hold(@hold_id, @at, @by, @reason)

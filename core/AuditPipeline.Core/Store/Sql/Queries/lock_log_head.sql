@@ -1,2 +1,3 @@
--- Serializes appends: held until commit, so global positions commit in order (see 0001).
-SELECT next_seq FROM audit.log_head WHERE singleton FOR UPDATE
+-- Serializes appends: the log head's lock is held until commit, so global positions commit in
+-- order (see 0001). Through the owner's function: no service may lock or update the head itself.
+SELECT audit.append_begin()

@@ -1,2 +1,0 @@
--- Delivered at commit to every LISTEN audit_events session: subscriptions wake at once.
-SELECT pg_notify('audit_events', @head::text)
