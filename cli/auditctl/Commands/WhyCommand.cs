@@ -11,7 +11,8 @@ internal static class WhyCommand
         var eventId = new Argument<Guid?>("event-id") { Description = "The action's event id", Arity = ArgumentArity.ZeroOrOne };
         var latestApproved = new Option<bool>("--latest-approved") { Description = "Explain the most recent action that needed an approval" };
         var archive = new Option<string?>("--archive") { Description = "Look in the archive too (actions of months dropped from the hot store)" };
-        var command = new Command("why", "Why was this action authorized? The path from the human to the decision, with integrity") { eventId, latestApproved, archive };
+        var trusted = new Option<string?>("--trusted-key") { Description = "Public key (PEM) archive segments must be signed with; without it an archived answer is not verified" };
+        var command = new Command("why", "Why was this action authorized? The path from the human to the decision, with integrity") { eventId, latestApproved, archive, trusted };
         command.SetAction(async (parse, ct) =>
         {
             await using var dataSource = CliSettings.AppDataSource();
@@ -26,17 +27,12 @@ internal static class WhyCommand
                 Console.Error.WriteLine("give an event id (or --latest-approved)");
                 return 2;
             }
-            var answer = await new WhyAuthorizedQuery(dataSource).FindAsync(id.Value, ct);
-            // Only when the hot store no longer holds the event (its month was dropped): a changed
-            // hot event must be reported as such, not explained from its archived copy.
-            if (answer is null or { StoredInHotStore: false } && parse.GetValue(archive) is { } root
-                && WhyAuthorizedQuery.FromArchive(new AuditPipeline.Core.Retention.ArchiveLayout(root), id.Value) is { } archived)
-            {
-                answer = archived;
-            }
+            var trustedPem = parse.GetValue(trusted) is { } keyFile ? await File.ReadAllTextAsync(keyFile, ct) : null;
+            var answer = await new WhyAuthorizedQuery(dataSource).AnswerAsync(id.Value,
+                parse.GetValue(archive) is { } root ? new AuditPipeline.Core.Retention.ArchiveLayout(root) : null, trustedPem, ct);
             if (answer is null)
             {
-                Console.Error.WriteLine($"no action with event id {id} in the authorization index (not stored, or not projected yet)");
+                Console.Error.WriteLine($"no action event with id {id} in the store{(parse.GetValue(archive) is null ? " (give --archive for months dropped from the hot store)" : "")}");
                 return 1;
             }
             Console.WriteLine($"event {answer.EventId} at {answer.Event.OccurredAt:O}{(answer.ArchivedMonth is { } month ? $" (archived: sealed month {month})" : "")}");
@@ -44,10 +40,10 @@ internal static class WhyCommand
             Console.WriteLine($"  integrity agent {answer.Event.Agent.Id} version {answer.Version}, log position {answer.GlobalSeq}");
             Console.WriteLine($"            prev_hash {answer.PrevHash}");
             Console.WriteLine($"            hash      {answer.Hash}");
-            Console.WriteLine("            " + (answer.ArchivedMonth is null
-                ? answer.IntegrityVerified ? "verified: the hash matches the stored event and links to the previous one" : "NOT VERIFIED: the stored event does not match its hash or chain (run auditctl verify)"
-                : answer.IntegrityVerified ? "verified: the archived event matches its chain hash and links to the previous one (auditctl archive verify proves the segment)"
-                : "NOT VERIFIED: the archived event does not match its chain hash or chain (run auditctl archive verify)"));
+            Console.WriteLine("            " + (!answer.IntegrityVerified
+                ? $"NOT VERIFIED: {string.Join("; ", answer.Problems)} (run auditctl verify{(answer.ArchivedMonth is null ? "" : " --archive")})"
+                : answer.ArchivedMonth is null ? "verified: the hash matches the stored event and links to the previous one; shown from those bytes"
+                : "verified: the archive segment verifies against the trusted key, and the archived event matches its chain hash and links to the previous one"));
             return answer.IntegrityVerified ? 0 : 3;
         });
         return command;

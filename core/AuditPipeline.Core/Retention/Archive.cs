@@ -36,10 +36,24 @@ public sealed class ArchiveLayout(string root)
 
     public string SegmentDirectory(DateOnly month) => System.IO.Path.Combine(Root, "segments", month.ToString("yyyy", CultureInfo.InvariantCulture), month.ToString("MM", CultureInfo.InvariantCulture));
 
+    /// <summary>
+    /// The archive's index. Every entry must name a month and sit exactly where that month's segment
+    /// belongs: an index edited to point elsewhere (another month's segment, a path outside the
+    /// archive) is refused, never followed.
+    /// </summary>
     public List<ArchivedSegment> ReadIndex()
     {
         var path = System.IO.Path.Combine(Root, IndexFile);
-        return File.Exists(path) ? JsonSerializer.Deserialize<List<ArchivedSegment>>(File.ReadAllBytes(path), BundleFormat.Json) ?? [] : [];
+        var index = File.Exists(path) ? JsonSerializer.Deserialize<List<ArchivedSegment>>(File.ReadAllBytes(path), BundleFormat.Json) ?? [] : [];
+        foreach (var entry in index)
+        {
+            if (entry?.Month is null || !DateOnly.TryParseExact(entry.Month, "yyyy-MM", CultureInfo.InvariantCulture, DateTimeStyles.None, out var month)
+                || entry.Path != RelativeSegment(month))
+            {
+                throw new InvalidDataException($"{IndexFile}: the entry for '{entry?.Month}' points at '{entry?.Path}', not at that month's segment; the index was altered");
+            }
+        }
+        return index;
     }
 
     public void WriteIndex(IEnumerable<ArchivedSegment> segments)
@@ -179,36 +193,68 @@ public sealed class ArchiveLayout(string root)
     }
 
     /// <summary>
-    /// An archived event (searched segment by segment, newest first: slow, and fine for audits),
-    /// with the hash its chain says must come before it: the previous line of the same chain in the
-    /// segment, or the chain's anchor in the segment's signed manifest.
+    /// An archived event of a known month (the store's id table says which), with the hash its chain
+    /// says must come before it: the previous line of the same chain in the segment, or the chain's
+    /// anchor in the segment's signed manifest. Only that month's segment is opened.
     /// </summary>
-    public ArchivedEvent? FindEvent(Guid eventId)
+    public ArchivedEvent? FindEvent(Guid eventId, string month)
     {
         var needle = System.Text.Encoding.UTF8.GetBytes($"\"eventId\":\"{eventId}\"");
-        foreach (var segment in ReadIndex().OrderByDescending(s => s.Month, StringComparer.Ordinal))
+        if (ReadIndex().FirstOrDefault(s => s.Month == month) is not { } segment || IsPurged(segment))
         {
-            var dir = System.IO.Path.Combine(Root, segment.Path);
-            var file = System.IO.Path.Combine(dir, BundleFormat.EventsCompressed);
-            if (IsPurged(segment) || !File.Exists(file))
+            return null; // a purged segment's contents are not evidence any more, even if a copy is left
+        }
+        var dir = System.IO.Path.Combine(Root, segment.Path);
+        if (!File.Exists(System.IO.Path.Combine(dir, BundleFormat.EventsCompressed)))
+        {
+            return null;
+        }
+        var lastHash = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var line in SegmentLines(dir))
+        {
+            var e = Parse(line, segment.Month);
+            if (line.AsSpan().IndexOf(needle) < 0)
             {
-                continue; // a purged segment's contents are not evidence any more, even if a copy is left
+                lastHash[e.Stream] = e.Hash.ToArray();
+                continue;
             }
-            var lastHash = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            foreach (var line in SegmentLines(dir))
-            {
-                var e = Parse(line, segment.Month);
-                if (line.AsSpan().IndexOf(needle) < 0)
-                {
-                    lastHash[e.Stream] = e.Hash.ToArray();
-                    continue;
-                }
-                var expected = lastHash.TryGetValue(e.Stream, out var previous) ? previous : AnchorOf(dir, e.Stream, e.Version);
-                return new ArchivedEvent(segment.Month, e.Position, e.Stream, e.Version, e.EventId, e.EventType, e.RecordedAt,
-                    e.PrevHash.ToArray(), e.Hash.ToArray(), e.Payload.ToArray(), expected);
-            }
+            var expected = lastHash.TryGetValue(e.Stream, out var previous) ? previous : AnchorOf(dir, e.Stream, e.Version);
+            return new ArchivedEvent(segment.Month, e.Position, e.Stream, e.Version, e.EventId, e.EventType, e.RecordedAt,
+                e.PrevHash.ToArray(), e.Hash.ToArray(), e.Payload.ToArray(), expected);
         }
         return null;
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Dir, string Manifest, long Length, DateTime Written, string Key), string?> VerifiedSegments = new();
+
+    /// <summary>
+    /// Why a month's segment cannot be trusted (null: it verifies): the whole segment checked as an
+    /// evidence bundle against the trusted key (signed manifest, every file's hash, the signed
+    /// checkpoint, every chain link and inclusion), and its manifest against the index. The result is
+    /// kept for as long as the manifest and the events file are unchanged.
+    /// </summary>
+    public string? SegmentProblem(string month, string trustedPublicKeyPem)
+    {
+        if (ReadIndex().FirstOrDefault(s => s.Month == month) is not { } segment)
+        {
+            return $"the archive index has no segment for {month}";
+        }
+        var dir = System.IO.Path.Combine(Root, segment.Path);
+        var events = new FileInfo(System.IO.Path.Combine(dir, BundleFormat.EventsCompressed));
+        if (!events.Exists || !File.Exists(System.IO.Path.Combine(dir, BundleFormat.Manifest)))
+        {
+            return $"segment {month} is incomplete";
+        }
+        var manifest = ManifestSha256(dir);
+        if (manifest != segment.ManifestSha256)
+        {
+            return $"segment {month}: its manifest's SHA-256 differs from the archive index (the segment was replaced)";
+        }
+        return VerifiedSegments.GetOrAdd((dir, manifest, events.Length, events.LastWriteTimeUtc, trustedPublicKeyPem), _ =>
+        {
+            var report = BundleVerifier.Verify(dir, trustedPublicKeyPem);
+            return report.Ok ? null : $"segment {month} does not verify: {string.Join("; ", report.Problems.Take(3))}";
+        });
     }
 
     private static byte[]? AnchorOf(string segmentDirectory, string stream, long version)
@@ -247,7 +293,16 @@ public static class ArchiveVerifier
     {
         var layout = new ArchiveLayout(root);
         var report = new ArchiveReport();
-        var index = layout.ReadIndex();
+        List<ArchivedSegment> index;
+        try
+        {
+            index = layout.ReadIndex();
+        }
+        catch (InvalidDataException ex)
+        {
+            report.Problems.Add($"{root}: {ex.Message}");
+            return report;
+        }
         if (index.Count == 0)
         {
             report.Problems.Add($"{root}: no archive index ({ArchiveLayout.IndexFile}) or no segments in it");

@@ -10,7 +10,10 @@ public sealed record DelegationLink(string Kind, string Id, string? Detail);
 /// <summary>
 /// The answer to "why was this action authorized?": the full path from the human through the
 /// delegation chain and the agent to the action, the policy decision with its approvals and
-/// grant, and the event's place and hashes in its agent's chain, re-checked against the store.
+/// grant, and the event's place and hashes in its agent's chain. Everything shown is built from
+/// the bytes whose hash was checked: the row in audit.events, or an archived line of a segment
+/// whose signed manifest and checkpoint were verified. The read model only helps find the event;
+/// where its copy differs from the store, the answer is not verified and names each difference.
 /// </summary>
 public sealed record WhyAuthorized(
     Guid EventId, AgentActionOccurred Event, IReadOnlyList<DelegationLink> Path,
@@ -20,13 +23,33 @@ public sealed record WhyAuthorized(
     /// <summary>The sealed month (yyyy-MM) it was answered from when its month is no longer in the hot store.</summary>
     public string? ArchivedMonth { get; init; }
 
-    public bool IntegrityVerified => HashMatchesContents && LinksToPreviousEvent;
+    /// <summary>Where the authorization index's copy differs from the store (empty: it agrees, or has no copy yet).</summary>
+    public IReadOnlyList<string> ReadModelDifferences { get; init; } = [];
+
+    /// <summary>Why an archived answer could not be verified against its segment (null: verified, or not archived).</summary>
+    public string? ArchiveProblem { get; init; }
+
+    public bool IntegrityVerified => HashMatchesContents && LinksToPreviousEvent && ReadModelDifferences.Count == 0 && ArchiveProblem is null;
+
+    /// <summary>Every reason the answer is not verified, for people (empty when it is).</summary>
+    public IReadOnlyList<string> Problems =>
+    [
+        .. HashMatchesContents ? Array.Empty<string>() : [StoredInHotStore ? "the stored event does not match its chain hash" : "the archived event does not match its chain hash"],
+        .. LinksToPreviousEvent ? Array.Empty<string>() : ["the event does not link to the previous event of its chain"],
+        .. ReadModelDifferences.Select(d => $"the authorization index differs from the store: {d}"),
+        .. ArchiveProblem is null ? Array.Empty<string>() : [ArchiveProblem],
+    ];
 }
 
-/// <summary>Reads the authorization index (kept by the read-model projection).</summary>
+/// <summary>Answers why-authorized for the API, the console and the CLI alike (one service, one set of rules).</summary>
 public sealed class WhyAuthorizedQuery(NpgsqlDataSource dataSource)
 {
-    public async Task<WhyAuthorized?> FindAsync(Guid eventId, CancellationToken ct)
+    /// <summary>
+    /// The answer from the hot store, or, only when the event's month was dropped from it, from the
+    /// archive segment that holds it (found through the id table: one segment is opened, and an
+    /// unknown id opens none). Null: no action event with that id.
+    /// </summary>
+    public async Task<WhyAuthorized?> AnswerAsync(Guid eventId, Retention.ArchiveLayout? archive, string? trustedPublicKeyPem, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand(SqlScripts.Query("why_authorized"));
         cmd.Parameters.AddWithValue("event_id", eventId);
@@ -35,32 +58,94 @@ public sealed class WhyAuthorizedQuery(NpgsqlDataSource dataSource)
         {
             return null;
         }
-        var (seq, agentId, version, recordedAt) = (reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetFieldValue<DateTimeOffset>(3));
-        var payload = Encoding.UTF8.GetBytes(reader.GetString(4));
-        var (prevHash, hash) = (reader.GetFieldValue<byte[]>(5), reader.GetFieldValue<byte[]>(6));
+        if (!reader.IsDBNull(reader.GetOrdinal("payload")))
+        {
+            return FromStoreRow(eventId, reader);
+        }
+        // A changed or deleted hot row is never explained from an archived copy: only a month the
+        // store records as dropped is answered from the archive.
+        return reader.IsDBNull(reader.GetOrdinal("dropped_month")) || archive is null
+            ? null
+            : FromArchive(archive, reader.GetString(reader.GetOrdinal("dropped_month")), eventId, trustedPublicKeyPem);
+    }
+
+    /// <summary>The hot store's answer only (null: not in the hot store).</summary>
+    public Task<WhyAuthorized?> FindAsync(Guid eventId, CancellationToken ct) => AnswerAsync(eventId, null, null, ct);
+
+    private static WhyAuthorized? FromStoreRow(Guid eventId, NpgsqlDataReader r)
+    {
+        T Get<T>(string column) => r.GetFieldValue<T>(r.GetOrdinal(column));
+        bool Null(string column) => r.IsDBNull(r.GetOrdinal(column));
+        if (Get<string>("event_type") != AgentActionOccurred.TypeName)
+        {
+            return null;
+        }
+        var (position, stream, version, recordedAt) = (Get<long>("position"), Get<string>("stream_id"), Get<long>("version"), Get<DateTimeOffset>("recorded_at"));
+        var payloadText = Get<string>("payload");
+        var payload = Encoding.UTF8.GetBytes(payloadText);
+        var (prevHash, hash) = (Get<byte[]>("prev_hash"), Get<byte[]>("hash"));
         var e = ContractJson.Deserialize(payload);
+        var hashMatches = ChainHash.Compute(prevHash, stream, version, eventId, AgentActionOccurred.TypeName, recordedAt, payload).AsSpan().SequenceEqual(hash);
+        var previous = version == 1 ? ChainHash.Genesis.ToArray() : Null("previous_event_hash") ? null : Get<byte[]>("previous_event_hash");
+        var links = previous is not null && previous.AsSpan().SequenceEqual(prevHash);
 
-        // Integrity from the store itself, not from the read model's copy.
-        var storedPresent = !reader.IsDBNull(7);
-        var hashMatches = storedPresent
-            && ChainHash.Compute(reader.GetFieldValue<byte[]>(9), agentId, version, eventId, reader.GetString(8), recordedAt,
-                   Encoding.UTF8.GetBytes(reader.GetString(7))).AsSpan().SequenceEqual(reader.GetFieldValue<byte[]>(10))
-            && reader.GetFieldValue<byte[]>(10).AsSpan().SequenceEqual(hash);
-        var previous = version == 1 ? ChainHash.Genesis.ToArray() : reader.IsDBNull(11) ? null : reader.GetFieldValue<byte[]>(11);
-        var links = storedPresent && previous is not null && previous.AsSpan().SequenceEqual(reader.GetFieldValue<byte[]>(9));
+        var differences = new List<string>();
+        if (Get<bool>("in_read_model"))
+        {
+            void Compare(string field, object? indexed, object? stored)
+            {
+                if (!Equals(indexed, stored))
+                {
+                    differences.Add($"{field} is '{indexed ?? "(none)"}' there but '{stored ?? "(none)"}' in the store");
+                }
+            }
+            Compare("log position", Get<long>("rm_position"), position);
+            Compare("agent", Get<string>("rm_agent_id"), stream);
+            Compare("version", Get<long>("rm_version"), version);
+            Compare("occurred at", Get<DateTimeOffset>("rm_occurred_at"), e.OccurredAt);
+            Compare("recorded at", Get<DateTimeOffset>("rm_recorded_at"), recordedAt);
+            Compare("on behalf of", Null("rm_on_behalf_of") ? null : Get<string>("rm_on_behalf_of"), e.Delegation.OnBehalfOf);
+            Compare("decision", Get<string>("rm_decision"), WireNames.Of(e.Authorization.Decision));
+            Compare("policy", Get<string>("rm_policy_id"), e.Authorization.PolicyId);
+            Compare("policy version", Get<string>("rm_policy_version"), e.Authorization.PolicyVersion);
+            Compare("prev_hash", Convert.ToHexStringLower(Get<byte[]>("rm_prev_hash")), Convert.ToHexStringLower(prevHash));
+            Compare("hash", Convert.ToHexStringLower(Get<byte[]>("rm_hash")), Convert.ToHexStringLower(hash));
+            if (Get<string>("rm_payload") != payloadText)
+            {
+                differences.Add($"the event's content differs ({DescribeContentDifference(Get<string>("rm_payload"), e)})");
+            }
+        }
+        return new WhyAuthorized(eventId, e, PathOf(e), position, version, recordedAt,
+            Convert.ToHexStringLower(prevHash), Convert.ToHexStringLower(hash), hashMatches, links) { ReadModelDifferences = differences };
+    }
 
-        return new WhyAuthorized(eventId, e, PathOf(e), seq, version, recordedAt,
-            Convert.ToHexStringLower(prevHash), Convert.ToHexStringLower(hash), hashMatches, links, storedPresent);
+    /// <summary>Names the parts of the path an edited copy would show differently (approvers, decision, policy, …).</summary>
+    private static string DescribeContentDifference(string indexedPayload, AgentActionOccurred stored)
+    {
+        AgentActionOccurred indexed;
+        try
+        {
+            indexed = ContractJson.Deserialize(Encoding.UTF8.GetBytes(indexedPayload));
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return "the index's copy is not a valid event";
+        }
+        var theirs = PathOf(indexed);
+        var ours = PathOf(stored);
+        var changed = theirs.Except(ours).Select(l => $"{l.Kind} '{l.Id}'").Concat(ours.Except(theirs).Select(l => $"{l.Kind} '{l.Id}' missing")).ToList();
+        return changed.Count > 0 ? $"the index shows {string.Join(", ", changed)}" : "fields outside the authorization path";
     }
 
     /// <summary>
-    /// The same answer for an event of a month dropped from the hot store, from its archive segment:
-    /// the chain hash is recomputed from the archived bytes and the link checked against the
-    /// segment (auditctl archive verify proves the segment itself against its signed checkpoint).
+    /// The same answer for an event of a month dropped from the hot store, from its archive segment.
+    /// The segment is verified first (signed manifest, file hashes, signed checkpoint, chains: the
+    /// same checks as auditctl archive verify, against the trusted key), then the line's chain hash is
+    /// recomputed from its bytes and its link checked.
     /// </summary>
-    public static WhyAuthorized? FromArchive(Retention.ArchiveLayout archive, Guid eventId)
+    public static WhyAuthorized? FromArchive(Retention.ArchiveLayout archive, string month, Guid eventId, string? trustedPublicKeyPem)
     {
-        if (archive.FindEvent(eventId) is not { } a || a.EventType != AgentActionOccurred.TypeName)
+        if (archive.FindEvent(eventId, month) is not { } a || a.EventType != AgentActionOccurred.TypeName)
         {
             return null;
         }
@@ -68,7 +153,13 @@ public sealed class WhyAuthorizedQuery(NpgsqlDataSource dataSource)
         var hashMatches = ChainHash.Compute(a.PrevHash, a.Stream, a.Version, a.EventId, a.EventType, a.RecordedAt, a.Payload).AsSpan().SequenceEqual(a.Hash);
         var expected = a.Version == 1 ? ChainHash.Genesis.ToArray() : a.ExpectedPrevHash;
         return new WhyAuthorized(eventId, e, PathOf(e), a.Position, a.Version, a.RecordedAt, Convert.ToHexStringLower(a.PrevHash), Convert.ToHexStringLower(a.Hash),
-            hashMatches, expected is not null && expected.AsSpan().SequenceEqual(a.PrevHash), StoredInHotStore: false) { ArchivedMonth = a.Month };
+            hashMatches, expected is not null && expected.AsSpan().SequenceEqual(a.PrevHash), StoredInHotStore: false)
+        {
+            ArchivedMonth = a.Month,
+            ArchiveProblem = trustedPublicKeyPem is null
+                ? "no trusted checkpoint key is configured, so the archive segment could not be verified"
+                : archive.SegmentProblem(a.Month, trustedPublicKeyPem),
+        };
     }
 
     /// <summary>The path human → delegations → agent → action → decision → policy → approvals → grant, from the event alone.</summary>

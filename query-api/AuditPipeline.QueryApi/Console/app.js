@@ -375,7 +375,7 @@ async function whyPage(id) {
         h('section', { class: 'card', 'aria-labelledby': 'integrity-h' }, h('h2', { id: 'integrity-h' }, 'Integrity'),
           h('p', { id: 'chain-status', class: integ.verified ? 'ok' : 'error' }, integ.verified
             ? '✓ Chain hash verified: the stored event matches its hash and links to the previous event of its chain.'
-            : `✗ NOT VERIFIED: ${integ.hashMatchesContents ? '' : 'the stored event does not match its hash. '}${integ.linksToPreviousEvent ? '' : 'it does not link to the previous event.'}`),
+            : `✗ NOT VERIFIED: ${(integ.problems || []).join('; ')}`),
           why.archivedMonth ? h('p', { id: 'archive-status', class: 'callout' }, `Answered from the archive: sealed month ${why.archivedMonth}, dropped from the hot store.`) : null,
           h('p', { id: 'checkpoint-status', class: proof && proof.verified ? 'ok' : 'callout' }, proof
             ? `${proof.verified ? '✓' : '✗'} Included in signed checkpoint ${fmtNum(proof.treeSize)} (root ${proof.rootHash.slice(0, 16)}…, key ${proof.checkpoint.keyId}, signed ${fmtTime(proof.checkpoint.signedAt)}): RFC 9162 inclusion proof of ${proof.proof.length} hashes.`

@@ -8,8 +8,9 @@ using Npgsql;
 
 namespace AuditPipeline.QueryApi.Endpoints;
 
+/// <summary>The event's place and hashes in its chain, whether they check out, and, when not, every reason why.</summary>
 public sealed record IntegrityData(long Position, string StreamId, long Version, DateTimeOffset RecordedAt, string PrevHash, string Hash,
-    bool HashMatchesContents, bool LinksToPreviousEvent, bool Verified);
+    bool HashMatchesContents, bool LinksToPreviousEvent, bool Verified, IReadOnlyList<string> Problems);
 
 public sealed record WhyAuthorizedResponse(
     Guid EventId, string AgentId, IReadOnlyList<DelegationLink> Path, ActionPerformed Action, AuthorizationDecision Authorization,
@@ -32,14 +33,8 @@ public static class AuditEndpoints
         app.MapGet("/v1/events/{eventId:guid}/why", async (Guid eventId, HttpContext http, WhyAuthorizedQuery why, NpgsqlDataSource db, ApiRedaction redaction,
             IOptions<QueryApiOptions> options, CancellationToken ct) =>
         {
-            var answer = await why.FindAsync(eventId, ct);
-            // From the archive only when the hot store no longer holds the event: a changed hot
-            // event must be reported as changed, not explained from its archived copy.
-            if (answer is null or { StoredInHotStore: false } && options.Value.ArchiveDirectory is { Length: > 0 } archive
-                && WhyAuthorizedQuery.FromArchive(new ArchiveLayout(archive), eventId) is { } archived)
-            {
-                answer = archived;
-            }
+            var archive = options.Value.ArchiveDirectory is { Length: > 0 } root ? new ArchiveLayout(root) : null;
+            var answer = await why.AnswerAsync(eventId, archive, http.RequestServices.GetService<Core.Integrity.CheckpointSigner>()?.PublicKeyPem, ct);
             if (answer is null || !await InScopeAsync(http, db, answer.Event.Agent.Id, ct))
             {
                 return AgentEndpoints.NotFound($"No action event {eventId} (or it is not projected yet).");
@@ -47,7 +42,7 @@ public static class AuditEndpoints
             var (e, status) = await RevealAsync(redaction, answer.Event, ct);
             return Results.Ok(new WhyAuthorizedResponse(eventId, e.Agent.Id, WhyAuthorizedQuery.PathOf(e), e.Action, e.Authorization, e.Outcome, e.OccurredAt,
                 new IntegrityData(answer.GlobalSeq, e.Agent.Id, answer.Version, answer.RecordedAt, answer.PrevHash, answer.Hash,
-                    answer.HashMatchesContents, answer.LinksToPreviousEvent, answer.IntegrityVerified), status, answer.ArchivedMonth));
+                    answer.HashMatchesContents, answer.LinksToPreviousEvent, answer.IntegrityVerified, answer.Problems), status, answer.ArchivedMonth));
         }).RequireAuthorization(Policies.Audit).WithTags("audit")
           .WithSummary("Why was this action authorized: human → delegations → agent → action → decision → policy/rule → approvals → grant, with integrity data");
 
