@@ -51,7 +51,12 @@ public sealed class MerkleTreeProjection(NpgsqlDataSource dataSource, ILogger lo
             cmd.Parameters.Add(new NpgsqlParameter("levels", NpgsqlDbType.Array | NpgsqlDbType.Smallint) { Value = completed.Select(n => (short)n.Level).ToArray() });
             cmd.Parameters.Add(new NpgsqlParameter("indexes", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = completed.Select(n => n.Index).ToArray() });
             cmd.Parameters.Add(new NpgsqlParameter("hashes", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = completed.Select(n => n.Hash).ToArray() });
-            await cmd.ExecuteNonQueryAsync(ct);
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            if (await reader.ReadAsync(ct))
+            {
+                throw new TreeTamperedException(
+                    $"audit.merkle_nodes already holds node (level {reader.GetInt16(0)}, index {reader.GetInt64(1)}) with another hash than the events give: it was planted or altered; the tree projection stops");
+            }
         }
         // Only now, with the nodes durable, does the in-memory edge move.
         _range = range;

@@ -150,9 +150,16 @@ public sealed class KafkaCheckpointSink : ICheckpointSink, IDisposable
     }
 }
 
+/// <summary>The stored tree does not agree with the leaves it covers: nothing may be signed over it.</summary>
+public sealed class TreeTamperedException(string message) : Exception(message);
+
 /// <summary>
 /// Makes checkpoints: the root of the tree at a log size, signed, stored, then published to every
 /// sink. Storing comes first, so a sink that fails can be fed again from the table.
+/// A root is signed only once it is rebuilt from what this signer can vouch for: the frontier of
+/// the newest checkpoint its own key signed (checked to hash to that signed root) extended with the
+/// events' chain hashes since. A Merkle node planted in the table, or a forged checkpoint row, can
+/// therefore never get a genuine signature.
 /// </summary>
 public sealed class CheckpointService(NpgsqlDataSource dataSource, CheckpointSigner signer, IReadOnlyList<ICheckpointSink> sinks, TimeProvider? clock = null)
 {
@@ -167,12 +174,21 @@ public sealed class CheckpointService(NpgsqlDataSource dataSource, CheckpointSig
         {
             return existing;
         }
-        return await SignAsync(at, await _tree.RootAsync(at, ct), createdBy, ct);
+        return await SignAsync(at, await VerifiedRootAsync(at, ct), createdBy, ct);
     }
 
-    /// <summary>Signs a root the caller computed (the tree projection has it in memory), stores it and publishes it.</summary>
+    /// <summary>
+    /// Signs a root the caller computed (the tree projection has it in memory) once it equals the
+    /// root rebuilt from vouched-for data, stores it and publishes it.
+    /// </summary>
     public async Task<CheckpointDocument> SignAsync(long size, byte[] root, string createdBy, CancellationToken ct)
     {
+        var verified = await VerifiedRootAsync(size, ct);
+        if (!verified.AsSpan().SequenceEqual(root))
+        {
+            throw new TreeTamperedException(
+                $"the tree root at log size {size} ({Convert.ToHexStringLower(root)}) differs from the root rebuilt from the events ({Convert.ToHexStringLower(verified)}): stored Merkle nodes were altered; not signed");
+        }
         var checkpoint = signer.Sign(size, root, (clock ?? TimeProvider.System).GetUtcNow());
         if (!await _log.InsertAsync(checkpoint, signer.PublicKeyPem, createdBy, ct))
         {
@@ -187,10 +203,71 @@ public sealed class CheckpointService(NpgsqlDataSource dataSource, CheckpointSig
         return document;
     }
 
-    private async Task<CheckpointDocument?> ExistingAsync(long size, CancellationToken ct) =>
-        await _log.BySizeAsync(size, ct) is { } stored
-            ? CheckpointDocument.From(stored, (await _log.PublicKeysAsync(ct)).GetValueOrDefault(stored.KeyId))
-            : null;
+    /// <summary>
+    /// The root at <paramref name="size"/> from data this signer vouches for: the newest stored
+    /// checkpoint at or below it that this signer's key signed, whose frontier (from stored nodes)
+    /// must hash to its signed root, then the chain hashes of the events after it.
+    /// </summary>
+    public async Task<byte[]> VerifiedRootAsync(long size, CancellationToken ct)
+    {
+        var anchor = await TrustedAnchorAsync(size, ct);
+        var range = new CompactRange();
+        if (anchor is { Size: > 0 } a)
+        {
+            var parts = CompactRange.Decomposition(a.Size).ToList();
+            var nodes = await _tree.NodesAsync(parts, ct);
+            range = CompactRange.Restore(a.Size, parts.Select(p => nodes[p]).ToList());
+            if (Convert.ToHexStringLower(range.Root()) != a.RootHash)
+            {
+                throw new TreeTamperedException(
+                    $"the stored Merkle nodes below log size {a.Size} do not hash to the root that checkpoint signed: the tree table was altered; not signed");
+            }
+        }
+        await foreach (var (position, chainHash) in StoredMerkleTree.ReadLeavesAsync(dataSource, range.Size + 1, size, ct))
+        {
+            range.AppendLeaf(StoredMerkleTree.LeafHash(position, chainHash));
+        }
+        return range.Root();
+    }
+
+    /// <summary>The newest checkpoint at or below a size whose signature this signer's own key verifies.</summary>
+    private async Task<Checkpoint?> TrustedAnchorAsync(long size, CancellationToken ct)
+    {
+        var trusted = new Dictionary<string, string> { [signer.KeyId] = signer.PublicKeyPem };
+        var before = size + 1;
+        for (var pages = 0; pages < 100; pages++)
+        {
+            var page = await _log.ListAsync(before, 100, ct);
+            foreach (var c in page)
+            {
+                if (c.KeyId == signer.KeyId && CheckpointSigner.Verify(c, trusted) is null)
+                {
+                    return c;
+                }
+            }
+            if (page.Count < 100)
+            {
+                return null;
+            }
+            before = page[^1].Size;
+        }
+        return null;
+    }
+
+    /// <summary>A checkpoint already stored at this size, if it is genuine (its key's signature verifies).</summary>
+    private async Task<CheckpointDocument?> ExistingAsync(long size, CancellationToken ct)
+    {
+        if (await _log.BySizeAsync(size, ct) is not { } stored)
+        {
+            return null;
+        }
+        var keys = await _log.PublicKeysAsync(ct);
+        if (stored.KeyId == signer.KeyId && CheckpointSigner.Verify(stored, new Dictionary<string, string> { [signer.KeyId] = signer.PublicKeyPem }) is { } problem)
+        {
+            throw new TreeTamperedException($"the stored checkpoint at log size {size} claims this signer's key but {problem}: the checkpoint table was altered");
+        }
+        return CheckpointDocument.From(stored, keys.GetValueOrDefault(stored.KeyId));
+    }
 
     /// <summary>The sinks an <see cref="IntegrityOptions"/> asks for (the caller disposes the Kafka one).</summary>
     public static List<ICheckpointSink> SinksFrom(IntegrityOptions options, KafkaOptions? kafka)

@@ -37,7 +37,7 @@ public static class AuditEndpoints
             var answer = await why.AnswerAsync(eventId, archive, http.RequestServices.GetService<Core.Integrity.CheckpointSigner>()?.PublicKeyPem, ct);
             if (answer is null || !await InScopeAsync(http, db, answer.Event.Agent.Id, ct))
             {
-                return AgentEndpoints.NotFound($"No action event {eventId} (or it is not projected yet).");
+                return AgentEndpoints.NotFound($"No action event {eventId} in the store (one of a month dropped from the hot store is answered only where QueryApi:ArchiveDirectory is set).");
             }
             var (e, status) = await RevealAsync(redaction, answer.Event, ct);
             return Results.Ok(new WhyAuthorizedResponse(eventId, e.Agent.Id, WhyAuthorizedQuery.PathOf(e), e.Action, e.Authorization, e.Outcome, e.OccurredAt,
