@@ -10,6 +10,12 @@ public sealed class ClickHouseException(HttpStatusCode status, string serverMess
 {
     public HttpStatusCode Status { get; } = status;
     public string ServerMessage { get; } = serverMessage;
+
+    /// <summary>The server stopped the query at max_execution_time (code 159, TIMEOUT_EXCEEDED).</summary>
+    public bool IsTimeout => IsTimeoutMessage(ServerMessage);
+
+    internal static bool IsTimeoutMessage(string serverMessage) =>
+        serverMessage.Contains("Code: 159,", StringComparison.Ordinal) || serverMessage.Contains("TIMEOUT_EXCEEDED", StringComparison.Ordinal);
 }
 
 /// <summary>
@@ -18,24 +24,34 @@ public sealed class ClickHouseException(HttpStatusCode status, string serverMess
 /// failures and overload; a query the server rejects is not. Inserts are never retried here:
 /// an insert whose answer was lost may have been applied, so only the caller can decide
 /// (the projection re-reads what ClickHouse holds before inserting again).
+/// With <paramref name="maxExecutionTime"/> every query carries the setting
+/// <c>max_execution_time</c> (whole seconds, in the URL, which ClickHouse 18.16 accepts; a user
+/// with readonly=1 may not change settings, readonly=2 may), so the server itself stops a query
+/// that runs longer; such a query is not retried.
 /// </summary>
-public sealed class ClickHouseClient(HttpClient http, Uri baseUri, int maxAttempts = 5)
+public sealed class ClickHouseClient(HttpClient http, Uri baseUri, int maxAttempts = 5, TimeSpan? maxExecutionTime = null)
 {
+    private readonly Uri _queryUri = maxExecutionTime is { } limit
+        ? WithParameter(baseUri, "max_execution_time=" + Math.Max(1, (long)Math.Ceiling(limit.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture))
+        : baseUri;
+
     public async Task ExecuteAsync(string sql, CancellationToken ct) => await QueryAsync(sql, ct);
 
     /// <summary>Runs a query and returns the body (ask for a format in the SQL, e.g. FORMAT TSV).</summary>
     public Task<string> QueryAsync(string sql, CancellationToken ct) =>
-        SendAsync(() => new StringContent(sql, Encoding.UTF8), baseUri, sql, maxAttempts, ct);
+        SendAsync(() => new StringContent(sql, Encoding.UTF8), _queryUri, sql, maxAttempts, ct);
 
     /// <summary>Inserts rows encoded by <paramref name="body"/> in RowBinary into the given columns.</summary>
     public Task InsertRowBinaryAsync(string table, IReadOnlyList<string> columns, byte[] body, CancellationToken ct)
     {
         var insert = $"INSERT INTO {ClickHouseSql.Identifier(table)} ({string.Join(", ", columns.Select(ClickHouseSql.Identifier))}) FORMAT RowBinary";
         // Keep the base URL's own parameters (database=..., settings) and add the query.
-        var separator = string.IsNullOrEmpty(baseUri.Query) ? "?" : "&";
-        var uri = new Uri(baseUri + separator + "query=" + Uri.EscapeDataString(insert));
+        var uri = WithParameter(baseUri, "query=" + Uri.EscapeDataString(insert));
         return SendAsync(() => new ByteArrayContent(body), uri, insert, attempts: 1, ct);
     }
+
+    private static Uri WithParameter(Uri uri, string parameter) =>
+        new(uri + (string.IsNullOrEmpty(uri.Query) ? "?" : "&") + parameter);
 
     private async Task<string> SendAsync(Func<HttpContent> content, Uri uri, string sql, int attempts, CancellationToken ct)
     {
@@ -65,10 +81,11 @@ public sealed class ClickHouseClient(HttpClient http, Uri baseUri, int maxAttemp
         }
     }
 
-    // 5xx is also how ClickHouse reports a bad query; only overload-like answers are retried.
+    // 5xx is also how ClickHouse reports a bad query; only overload-like answers are retried. A
+    // query stopped at max_execution_time would only run as long again.
     private static bool LooksTransient(string serverMessage) =>
-        serverMessage.Contains("TOO_MANY_SIMULTANEOUS_QUERIES", StringComparison.Ordinal)
+        !ClickHouseException.IsTimeoutMessage(serverMessage) && (serverMessage.Contains("TOO_MANY_SIMULTANEOUS_QUERIES", StringComparison.Ordinal)
         || serverMessage.Contains("Too many simultaneous queries", StringComparison.Ordinal)
         || serverMessage.Contains("MEMORY_LIMIT_EXCEEDED", StringComparison.Ordinal)
-        || serverMessage.Contains("Timeout", StringComparison.Ordinal);
+        || serverMessage.Contains("Timeout", StringComparison.Ordinal));
 }

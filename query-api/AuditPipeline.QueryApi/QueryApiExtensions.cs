@@ -1,5 +1,3 @@
-using System.Threading.Channels;
-using System.Threading.RateLimiting;
 using AuditPipeline.ClickHouse;
 using AuditPipeline.Core.Access;
 using AuditPipeline.Core.Contract;
@@ -41,9 +39,17 @@ public static class QueryApiExtensions
         services.AddSingleton<ConsoleSessions>();
         AddSigning(builder);
         AddRedaction(builder);
-        services.AddSingleton(sp => new ClickHouseClient(new HttpClient { Timeout = TimeSpan.FromSeconds(30) },
-            new Uri(sp.GetRequiredService<IOptions<ClickHouseOptions>>().Value.Url)));
-        services.AddSingleton(_ => Channel.CreateBounded<ApiCallRecorded>(new BoundedChannelOptions(100_000) { SingleReader = true }));
+        services.AddSingleton(sp =>
+        {
+            // The server stops a query at max_execution_time; the HTTP timeout only covers a server that stops answering.
+            var limit = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<QueryApiOptions>>().Value.ClickHouseMaxExecutionSeconds);
+            return new ClickHouseClient(new HttpClient { Timeout = limit + TimeSpan.FromSeconds(20) },
+                new Uri(sp.GetRequiredService<IOptions<ClickHouseOptions>>().Value.Url), maxExecutionTime: limit);
+        });
+        services.AddSingleton<ApiMetrics>();
+        services.AddSingleton<CallRecordBuffer>();
+        services.AddSingleton<AnonymousCalls>();
+        services.AddSingleton(sp => new CallRecordStore(sp.GetRequiredService<IEventStore>()));
         services.AddHostedService<CallRecordWriter>();
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
@@ -54,30 +60,7 @@ public static class QueryApiExtensions
             // Everything needs an authenticated principal unless it says otherwise (health).
             options.FallbackPolicy = new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build();
         });
-        services.AddRateLimiter(options =>
-        {
-            options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
-            {
-                var settings = context.RequestServices.GetRequiredService<IOptions<QueryApiOptions>>().Value;
-                var principal = CallContext.Of(context).Principal;
-                var partition = principal.StartsWith("unverified", StringComparison.Ordinal) || principal == "anonymous"
-                    ? $"ip {context.Connection.RemoteIpAddress}"
-                    : principal;
-                return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
-                {
-                    TokenLimit = settings.Burst,
-                    TokensPerPeriod = settings.RequestsPerSecond,
-                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                    QueueLimit = 0,
-                });
-            });
-            options.OnRejected = async (context, ct) =>
-            {
-                context.HttpContext.Response.Headers.RetryAfter = "1";
-                await Results.Problem(statusCode: 429, title: "Too many requests",
-                    detail: "This API key is over its request rate (QueryApi:RequestsPerSecond); retry after a second.").ExecuteAsync(context.HttpContext);
-            };
-        });
+        RequestRateLimits.Add(services);
         services.AddProblemDetails();
         services.AddOpenApi();
         return builder;
@@ -91,9 +74,11 @@ public static class QueryApiExtensions
         builder.Configuration.GetSection(RedactionOptions.Section).Bind(redaction);
         builder.Services.AddOptions<RedactionOptions>().BindConfiguration(RedactionOptions.Section)
             .Validate(r => !r.Enabled || r.Problems().Count == 0, "Redaction:MasterKeyFile (or MasterKey) is not a valid redaction master key.").ValidateOnStart();
-        builder.Services.AddSingleton(sp => new ApiRedaction(redaction.Enabled && redaction.Problems().Count == 0
+        var usable = redaction.Enabled && redaction.Problems().Count == 0;
+        builder.Services.AddSingleton(sp => new ApiRedaction(usable
             ? new PayloadRevealer(new SubjectKeyStore(sp.GetRequiredService<NpgsqlDataSource>(), new RedactionKeys(redaction.LoadMasterKey()), sp.GetRequiredService<TimeProvider>()))
             : null));
+        builder.Services.AddSingleton(_ => new QueryStringRedactor(usable ? new RedactionKeys(redaction.LoadMasterKey()) : null));
     }
 
     private static void AddSigning(WebApplicationBuilder builder)
@@ -117,9 +102,10 @@ public static class QueryApiExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         ConsoleEndpoints.UseConsole(app);
+        // Limit first: a flood is turned away before it costs a key look-up or a call record.
+        app.UseRateLimiter();
         app.UseAuthentication();
         app.UseMiddleware<CallRecorder>();
-        app.UseRateLimiter();
         app.UseAuthorization();
         app.Use(async (context, next) =>
         {
@@ -131,6 +117,13 @@ public static class QueryApiExtensions
             {
                 await Results.ValidationProblem(new Dictionary<string, string[]> { [ex.Parameter] = [ex.Message] },
                     detail: ex.Message, title: "Invalid request").ExecuteAsync(context);
+            }
+            catch (ClickHouseException ex) when (ex.IsTimeout && !context.Response.HasStarted)
+            {
+                var limit = context.RequestServices.GetRequiredService<IOptions<QueryApiOptions>>().Value.ClickHouseMaxExecutionSeconds;
+                await Results.Problem(statusCode: 503, title: "Query too expensive",
+                    detail: $"The query ran longer than {limit} s (QueryApi:ClickHouseMaxExecutionSeconds) and was stopped; narrow the time range or add filters.")
+                    .ExecuteAsync(context);
             }
         });
         app.MapOpenApi();

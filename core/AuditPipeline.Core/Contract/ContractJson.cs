@@ -12,6 +12,7 @@ namespace AuditPipeline.Core.Contract;
 [JsonSerializable(typeof(AgentActionOccurred))]
 [JsonSerializable(typeof(AgentAlert))]
 [JsonSerializable(typeof(ApiCallRecorded))]
+[JsonSerializable(typeof(ApiCallsAggregated))]
 [JsonSerializable(typeof(RetentionRecorded))]
 [JsonSerializable(typeof(ApiKeyRecorded))]
 [JsonSerializable(typeof(AgentScopeChanged))]
@@ -32,6 +33,8 @@ public static class ContractJson
         (JsonTypeInfo<AgentAlert>)Options.GetTypeInfo(typeof(AgentAlert));
     private static readonly JsonTypeInfo<ApiCallRecorded> ApiCallInfo =
         (JsonTypeInfo<ApiCallRecorded>)Options.GetTypeInfo(typeof(ApiCallRecorded));
+    private static readonly JsonTypeInfo<ApiCallsAggregated> ApiCallsAggregatedInfo =
+        (JsonTypeInfo<ApiCallsAggregated>)Options.GetTypeInfo(typeof(ApiCallsAggregated));
 
     private static readonly JsonTypeInfo<RetentionRecorded> RetentionInfo =
         (JsonTypeInfo<RetentionRecorded>)Options.GetTypeInfo(typeof(RetentionRecorded));
@@ -75,6 +78,8 @@ public static class ContractJson
 
     public static byte[] SerializeCanonical(ApiCallRecorded call) => JsonSerializer.SerializeToUtf8Bytes(call, ApiCallInfo);
 
+    public static byte[] SerializeCanonical(ApiCallsAggregated calls) => JsonSerializer.SerializeToUtf8Bytes(calls, ApiCallsAggregatedInfo);
+
     public static byte[] SerializeCanonical(RetentionRecorded r) => JsonSerializer.SerializeToUtf8Bytes(r, RetentionInfo);
 
     public static byte[] SerializeCanonical(ApiKeyRecorded k) => JsonSerializer.SerializeToUtf8Bytes(k, ApiKeyInfo);
@@ -91,6 +96,10 @@ public static class ContractJson
     public static ApiCallRecorded DeserializeApiCall(ReadOnlySpan<byte> utf8Json) =>
         JsonSerializer.Deserialize(utf8Json, ApiCallInfo)
         ?? throw new JsonException("The API call record is JSON null.");
+
+    public static ApiCallsAggregated DeserializeApiCallsAggregated(ReadOnlySpan<byte> utf8Json) =>
+        JsonSerializer.Deserialize(utf8Json, ApiCallsAggregatedInfo)
+        ?? throw new JsonException("The aggregated API call record is JSON null.");
 
     public static AgentAlert DeserializeAlert(ReadOnlySpan<byte> utf8Json) =>
         JsonSerializer.Deserialize(utf8Json, AlertInfo)

@@ -11,11 +11,15 @@ namespace AuditPipeline.QueryApi.Auth;
 /// session cookie, see <see cref="ConsoleSessions"/>) against the stored
 /// salted hashes. Revoked and expired keys fail like unknown ones (401), with the reason in the
 /// problem details. Another scheme (OIDC/JWT) can be added next to this one: endpoints only see
-/// roles and scope claims.
+/// roles and scope claims. Only a well-formed token costs a database look-up, and the rate
+/// limiter in front has already counted it (<see cref="RequestRateLimits"/>). A presented key id
+/// becomes the call's principal only once the database knows it; unknown ones are counted by
+/// reason (<see cref="AnonymousCalls"/>), never kept.
 /// </summary>
 public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    ApiKeyStore keys, TimeProvider clock, ConsoleSessions sessions) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    ApiKeyStore keys, TimeProvider clock, ConsoleSessions sessions, KnownKeys known, ApiMetrics metrics)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
     public const string TeamClaim = "scope_team";
@@ -30,34 +34,41 @@ public sealed class ApiKeyAuthenticationHandler(
             token = sessions.TokenOf(session);
             if (token is null)
             {
-                return Fail("The console session has ended; sign in again.");
+                return Fail(AnonymousCalls.SessionEnded, "The console session has ended; sign in again.");
             }
             if (!HttpMethods.IsGet(Request.Method) && !HttpMethods.IsHead(Request.Method) && !Request.Headers.ContainsKey(ConsoleSessions.CsrfHeader))
             {
-                return Fail($"Console requests that change something must carry the {ConsoleSessions.CsrfHeader} header.");
+                return Fail(AnonymousCalls.MissingCsrfHeader, $"Console requests that change something must carry the {ConsoleSessions.CsrfHeader} header.");
             }
         }
         if (token is null)
         {
+            CallContext.Of(Context).AuthFailure = AnonymousCalls.NoKey;
             return AuthenticateResult.NoResult();
         }
-        if (ApiKeyStore.TryParseToken(token, out var keyId, out _))
+        if (!ApiKeyStore.TryParseToken(token, out var keyId, out _))
         {
-            CallContext.Of(Context).Principal = $"unverified {keyId}";
+            return Fail(AnonymousCalls.MalformedKey, "The API key is not valid.");
         }
+        metrics.KeyLookedUp();
         var key = await keys.AuthenticateAsync(token, Context.RequestAborted);
         if (key is null)
         {
-            return Fail("The API key is not valid.");
+            known.Forget(keyId);
+            return Fail(AnonymousCalls.UnknownKey, "The API key is not valid.");
         }
         if (key.Unusable(clock.GetUtcNow()) is { } reason)
         {
-            return Fail($"The API key {key.KeyId} is {reason}.");
+            // A real key: its failures are recorded one by one (streams per real key are bounded).
+            known.Forget(keyId);
+            CallContext.Of(Context).Principal = $"unverified {keyId}";
+            return Fail(reason, $"The API key {key.KeyId} is {reason}.");
         }
         var claims = new List<Claim> { new(ClaimTypes.NameIdentifier, key.KeyId), new(ClaimTypes.Name, key.Owner) };
         claims.AddRange(key.Roles.Select(r => new Claim(ClaimTypes.Role, r)));
         claims.AddRange(key.Teams.Select(t => new Claim(TeamClaim, t)));
         claims.AddRange(key.Owners.Select(o => new Claim(OwnerClaim, o)));
+        known.Remember(key.KeyId);
         CallContext.Of(Context).Principal = key.KeyId;
         CallContext.Of(Context).PrincipalOwner = key.Owner;
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName)), SchemeName));
@@ -74,8 +85,13 @@ public sealed class ApiKeyAuthenticationHandler(
         await Results.Problem(statusCode: 403, title: "Forbidden",
             detail: "This API key's roles do not allow this operation.").ExecuteAsync(Context);
 
-    private AuthenticateResult Fail(string reason)
+    /// <summary>The token a request presents (header, or the console session's), without checking it: for the rate limiter's partition.</summary>
+    public static string? PresentedToken(HttpRequest request, ConsoleSessions sessions) =>
+        Token(request) ?? (request.Cookies.TryGetValue(ConsoleSessions.CookieName, out var session) ? sessions.TokenOf(session) : null);
+
+    private AuthenticateResult Fail(string reasonCode, string reason)
     {
+        CallContext.Of(Context).AuthFailure = reasonCode;
         Context.Items[FailureItem] = reason;
         return AuthenticateResult.Fail(reason);
     }

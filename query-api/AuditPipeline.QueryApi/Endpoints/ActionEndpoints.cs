@@ -46,7 +46,7 @@ public static class ActionEndpoints
         group.MapGet("/counts", async (HttpContext http, ClickHouseClient clickHouse, TimeProvider clock, IOptions<QueryApiOptions> options, CancellationToken ct) =>
         {
             var bucket = QueryInput.OneOf(http.Request.Query["bucket"], "bucket", "minute", "hour", "day") ?? "hour";
-            var (function, maxDays) = bucket switch { "minute" => ("toStartOfMinute", 2), "hour" => ("toStartOfHour", options.Value.MaxSearchDays), _ => ("toStartOfDay", 3660) };
+            var (function, maxDays) = bucket switch { "minute" => ("toStartOfMinute", 2), "hour" => ("toStartOfHour", options.Value.MaxSearchDays), _ => ("toStartOfDay", options.Value.MaxCountDays) };
             var where = Filters(http, clock, options.Value, TimeSpan.FromDays(1), TimeSpan.FromDays(maxDays));
             var tsv = await clickHouse.QueryAsync(
                 $"SELECT toUnixTimestamp({function}(occurred_at)) AS t, count(), countIf(decision = 'deny'), sum(cost_micro_usd) FROM agent_actions WHERE {where} GROUP BY t ORDER BY t FORMAT TSV", ct);

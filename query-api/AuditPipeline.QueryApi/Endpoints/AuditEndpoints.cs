@@ -46,7 +46,8 @@ public static class AuditEndpoints
         }).RequireAuthorization(Policies.Audit).WithTags("audit")
           .WithSummary("Why was this action authorized: human → delegations → agent → action → decision → policy/rule → approvals → grant, with integrity data");
 
-        app.MapGet("/v1/verify", async (HttpContext http, ChainVerifier verifier, NpgsqlDataSource db, TimeProvider clock, CancellationToken ct) =>
+        app.MapGet("/v1/verify", async (HttpContext http, ChainVerifier verifier, NpgsqlDataSource db, TimeProvider clock, IOptions<QueryApiOptions> options,
+            CancellationToken ct) =>
         {
             var q = http.Request.Query;
             var agent = QueryInput.Id(q["agent"], "agent");
@@ -60,6 +61,16 @@ public static class AuditEndpoints
             {
                 throw new InvalidInputException("agent", "A key scoped to teams or owners must name the 'agent' to verify.");
             }
+            if (agent is null)
+            {
+                // Every chain of the whole store is a batch job (auditctl verify), not a request.
+                var maxDays = options.Value.MaxVerifyDays;
+                if (from is null || to is null || to - from > TimeSpan.FromDays(maxDays))
+                {
+                    throw new InvalidInputException(from is null ? "from" : to is null ? "to" : "from",
+                        $"Without an 'agent', 'from' and 'to' are required and may span at most {maxDays} days (QueryApi:MaxVerifyDays); verify the whole store with auditctl verify.");
+                }
+            }
             if (agent is not null && !await InScopeAsync(http, db, agent, ct))
             {
                 return AgentEndpoints.NotFound($"No agent '{agent}'.");
@@ -67,7 +78,7 @@ public static class AuditEndpoints
             var report = await verifier.VerifyAsync(new VerifyScope(agent, from, to), ct);
             return Results.Ok(new VerifyResponse(report.Intact, report.EventsChecked, report.StreamsChecked, report.Breaks));
         }).RequireAuthorization(Policies.Audit).WithTags("audit")
-          .WithSummary("Recompute hash chains (one agent's, a time range, or all) and report the first break of each broken chain");
+          .WithSummary("Recompute hash chains (one agent's, or every chain within a range of at most QueryApi:MaxVerifyDays) and report the first break of each broken chain");
     }
 
     private static async Task<(AgentActionOccurred Event, RedactionStatus Status)> RevealAsync(ApiRedaction redaction, AgentActionOccurred stored, CancellationToken ct)

@@ -13,25 +13,45 @@ public sealed record ExportStatus(
     Guid Id, string State, long Events, long Total, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<string> Agents, IReadOnlyList<string> Owners,
     DateTimeOffset CreatedAt, string? Error, long? BundleBytes, long? CheckpointSize, string? Download);
 
+/// <summary>The job started, or why not: the status (429, 503) and what to tell the caller.</summary>
+public sealed record ExportAdmission(ExportJobs.Job? Job, int RefusedStatus = 0, string? Refusal = null);
+
 /// <summary>
 /// Evidence exports run one at a time in the background: the request returns at once with a job
 /// id, the job reports progress, and the finished bundle is served as a zip to the principal who
 /// asked for it. Bundles are deleted after <see cref="QueryApiOptions.ExportRetentionHours"/>.
+/// The queue is bounded: at most <see cref="QueryApiOptions.MaxPendingExports"/> jobs wait or run
+/// (beyond: 503), at most <see cref="QueryApiOptions.MaxPendingExportsPerKey"/> of one key (429).
 /// </summary>
 public sealed class ExportJobs(IServiceProvider services, IOptions<QueryApiOptions> options, ILogger<ExportJobs> logger) : IDisposable
 {
     private readonly ConcurrentDictionary<Guid, Job> _jobs = new();
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+    private readonly Lock _admission = new();
 
     private string Root => options.Value.ExportDirectory is { Length: > 0 } dir ? dir : Path.Combine(Path.GetTempPath(), "auditpipeline-exports");
 
-    public Job Start(ExportRequest request, string principal)
+    public ExportAdmission Start(ExportRequest request, string principal)
     {
         Sweep();
-        var job = new Job(Guid.CreateVersion7(), request, principal, DateTimeOffset.UtcNow);
-        _jobs[job.Id] = job;
+        Job job;
+        lock (_admission)
+        {
+            var pending = _jobs.Values.Where(j => j.State is "queued" or "running").ToList();
+            var limits = options.Value;
+            if (pending.Count(j => j.Principal == principal) >= limits.MaxPendingExportsPerKey)
+            {
+                return new ExportAdmission(null, 429, $"This key already has {limits.MaxPendingExportsPerKey} exports waiting or running (QueryApi:MaxPendingExportsPerKey); retry when one has finished.");
+            }
+            if (pending.Count >= limits.MaxPendingExports)
+            {
+                return new ExportAdmission(null, 503, $"The export queue is full ({limits.MaxPendingExports} exports waiting or running, QueryApi:MaxPendingExports); retry later.");
+            }
+            job = new Job(Guid.CreateVersion7(), request, principal, DateTimeOffset.UtcNow);
+            _jobs[job.Id] = job;
+        }
         _ = Task.Run(() => RunAsync(job));
-        return job;
+        return new ExportAdmission(job);
     }
 
     public Job? Find(Guid id, string principal) => _jobs.TryGetValue(id, out var job) && job.Principal == principal ? job : null;
@@ -155,8 +175,14 @@ public static class ExportEndpoints
             var agents = Ids(body.Agents, "agents");
             var owners = Ids(body.Owners, "owners");
             var call = CallContext.Of(http);
-            var job = http.RequestServices.GetRequiredService<ExportJobs>()
+            var admission = http.RequestServices.GetRequiredService<ExportJobs>()
                 .Start(new ExportRequest(from, to, agents, owners, $"api {call.Principal} ({call.PrincipalOwner})"), call.Principal);
+            if (admission.Job is not { } job)
+            {
+                http.Response.Headers.RetryAfter = "60";
+                return Results.Problem(statusCode: admission.RefusedStatus, title: admission.RefusedStatus == 429 ? "Too many exports" : "Export queue full",
+                    detail: admission.Refusal);
+            }
             return Results.Accepted($"/v1/exports/{job.Id}", job.Status());
         }).WithSummary("Start a SOX evidence export for a time range (optionally some agents or owners); poll the job, then download the bundle");
 

@@ -19,10 +19,11 @@ public static class HealthEndpoints
         app.MapGet("/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous().WithTags("health");
 
         app.MapGet("/health/ready", async (NpgsqlDataSource db, ClickHouseClient clickHouse, IOptions<KafkaOptions> kafka,
-            IOptions<QueryApiOptions> options, CancellationToken ct) =>
+            IOptions<QueryApiOptions> options, CallRecordBuffer calls, ApiMetrics metrics, CancellationToken ct) =>
         {
             var checks = new List<Check>
             {
+                CallRecords(calls, metrics),
                 await CheckAsync("postgresql", async () => { await using var c = db.CreateCommand("SELECT 1"); await c.ExecuteScalarAsync(ct); return "reachable"; }),
                 await CheckAsync("clickhouse", async () => { await clickHouse.QueryAsync("SELECT 1", ct); return "reachable"; }),
                 await CheckAsync("kafka", () => KafkaReachableAsync(kafka.Value, ct)),
@@ -31,6 +32,13 @@ public static class HealthEndpoints
             var ready = checks.All(c => c.Ok);
             return Results.Json(new Readiness(ready, checks), statusCode: ready ? 200 : 503);
         }).AllowAnonymous().WithTags("health");
+    }
+
+    /// <summary>Not ready while call records cannot be stored: the buffer is full or the last append failed (the API keeps answering).</summary>
+    private static Check CallRecords(CallRecordBuffer buffer, ApiMetrics metrics)
+    {
+        var detail = $"{buffer.Count} buffered of {buffer.Capacity}, {metrics.CallRecordsWritten} written, {metrics.CallRecordsDropped} dropped since start";
+        return new Check("call-records", !metrics.StoreFailing && buffer.Count < buffer.Capacity, metrics.StoreFailing ? detail + "; the store refuses them, retrying" : detail);
     }
 
     private static async Task<Check> CheckAsync(string name, Func<Task<string>> probe)
