@@ -32,6 +32,7 @@ public static class QueryApiExtensions
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<AlertLog>();
         services.AddSingleton<WhyAuthorizedQuery>();
+        services.AddSingleton<AgentScopes>();
         services.AddSingleton<ChainVerifier>();
         services.AddSingleton<CheckpointLog>();
         services.AddSingleton<ProofService>();

@@ -62,7 +62,7 @@ public sealed class ApiAbuseTests(ApiFixture fx)
         Assert.Equal(refused, counters["auditpipeline.api.requests_rate_limited"]);
 
         // In the store: counts in one aggregated stream, nothing per request or per key id.
-        await using var ds = store.AppDataSource();
+        await using var ds = store.SeedDataSource();
         var summaries = await WaitForAggregatedAsync(ds, Requests);
         Assert.Equal(Requests, summaries.Sum(s => s.Calls));
         Assert.Equal(refused, CallsOf(summaries, AnonymousCalls.RateLimited));
@@ -75,8 +75,8 @@ public sealed class ApiAbuseTests(ApiFixture fx)
     public async Task Failed_authentications_from_random_keys_are_aggregated_into_one_stream()
     {
         var store = await fx.NewStoreAsync();
-        await using var ds = store.AppDataSource();
-        var (key, token) = await new ApiKeyStore(ds, TimeProvider.System).CreateAsync("auditor@example.com", [Roles.Auditor], [], [], "aggregation test", null, default);
+        await using var ds = store.SeedDataSource();
+        var (key, token) = await new ApiKeyStore(ds, TimeProvider.System).CreateAsync("auditor@example.com", [Roles.Auditor], [], [], "aggregation test", null, "test", default);
         await using var factory = fx.CreateFactory(store, new Dictionary<string, string> { ["QueryApi:AnonymousSummarySeconds"] = "1" });
         using var client = factory.CreateClient();
 
@@ -153,12 +153,12 @@ public sealed class ApiAbuseTests(ApiFixture fx)
     public async Task A_full_export_queue_answers_429_for_the_key_and_503_for_everyone()
     {
         var store = await fx.NewStoreAsync();
-        await using var ds = store.AppDataSource();
+        await using var ds = store.SeedDataSource();
         var keys = new ApiKeyStore(ds, TimeProvider.System);
         var tokens = new List<string>();
         for (var i = 0; i < 3; i++)
         {
-            tokens.Add((await keys.CreateAsync($"auditor{i}@example.com", [Roles.Auditor], [], [], "export queue test", null, default)).Token);
+            tokens.Add((await keys.CreateAsync($"auditor{i}@example.com", [Roles.Auditor], [], [], "export queue test", null, "test", default)).Token);
         }
         await using var factory = fx.CreateFactory(store, new Dictionary<string, string>
         {
@@ -222,7 +222,7 @@ public sealed class ApiAbuseTests(ApiFixture fx)
         {
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/v1/agents?owner={Uri.EscapeDataString(person)}&team={team}&q=about%20{text}")).StatusCode);
         }
-        await using var ds = fx.Store.AppDataSource();
+        await using var ds = fx.Store.SeedDataSource();
         var stored = await WaitForCallAsync(ds, team);
         Assert.DoesNotContain(person, stored.Payload, StringComparison.Ordinal);
         Assert.DoesNotContain(Uri.EscapeDataString(person), stored.Payload, StringComparison.Ordinal);

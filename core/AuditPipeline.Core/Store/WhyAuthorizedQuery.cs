@@ -49,7 +49,9 @@ public sealed class WhyAuthorizedQuery(NpgsqlDataSource dataSource)
     /// archive segment that holds it (found through the id table: one segment is opened, and an
     /// unknown id opens none). Null: no action event with that id.
     /// </summary>
-    public async Task<WhyAuthorized?> AnswerAsync(Guid eventId, Retention.ArchiveLayout? archive, string? trustedPublicKeyPem, CancellationToken ct)
+    /// <param name="mayRead">Asked with the event's agent as soon as it is known, before any further work; false answers null, as for an absent event.</param>
+    public async Task<WhyAuthorized?> AnswerAsync(Guid eventId, Retention.ArchiveLayout? archive, string? trustedPublicKeyPem, CancellationToken ct,
+        Func<string, CancellationToken, Task<bool>>? mayRead = null)
     {
         await using var cmd = dataSource.CreateCommand(SqlScripts.Query("why_authorized"));
         cmd.Parameters.AddWithValue("event_id", eventId);
@@ -60,13 +62,21 @@ public sealed class WhyAuthorizedQuery(NpgsqlDataSource dataSource)
         }
         if (!reader.IsDBNull(reader.GetOrdinal("payload")))
         {
-            return FromStoreRow(eventId, reader);
+            return mayRead is null || await mayRead(reader.GetString(reader.GetOrdinal("stream_id")), ct) ? FromStoreRow(eventId, reader) : null;
         }
         // A changed or deleted hot row is never explained from an archived copy: only a month the
         // store records as dropped is answered from the archive.
-        return reader.IsDBNull(reader.GetOrdinal("dropped_month")) || archive is null
-            ? null
-            : FromArchive(archive, reader.GetString(reader.GetOrdinal("dropped_month")), eventId, trustedPublicKeyPem);
+        if (reader.IsDBNull(reader.GetOrdinal("dropped_month")) || archive is null)
+        {
+            return null;
+        }
+        var month = reader.GetString(reader.GetOrdinal("dropped_month"));
+        await reader.DisposeAsync();
+        if (archive.FindEvent(eventId, month) is not { } archived || (mayRead is not null && !await mayRead(archived.Stream, ct)))
+        {
+            return null;
+        }
+        return FromArchive(archive, archived, trustedPublicKeyPem);
     }
 
     /// <summary>The hot store's answer only (null: not in the hot store).</summary>
@@ -143,12 +153,13 @@ public sealed class WhyAuthorizedQuery(NpgsqlDataSource dataSource)
     /// same checks as auditctl archive verify, against the trusted key), then the line's chain hash is
     /// recomputed from its bytes and its link checked.
     /// </summary>
-    public static WhyAuthorized? FromArchive(Retention.ArchiveLayout archive, string month, Guid eventId, string? trustedPublicKeyPem)
+    public static WhyAuthorized? FromArchive(Retention.ArchiveLayout archive, Retention.ArchivedEvent a, string? trustedPublicKeyPem)
     {
-        if (archive.FindEvent(eventId, month) is not { } a || a.EventType != AgentActionOccurred.TypeName)
+        if (a.EventType != AgentActionOccurred.TypeName)
         {
             return null;
         }
+        var eventId = a.EventId;
         var e = ContractJson.Deserialize(a.Payload);
         var hashMatches = ChainHash.Compute(a.PrevHash, a.Stream, a.Version, a.EventId, a.EventType, a.RecordedAt, a.Payload).AsSpan().SequenceEqual(a.Hash);
         var expected = a.Version == 1 ? ChainHash.Genesis.ToArray() : a.ExpectedPrevHash;

@@ -193,5 +193,5 @@ public sealed class CallRecordWriter(CallRecordBuffer buffer, AnonymousCalls ano
         }
     }
 
-    private static bool StoreUnavailable(Exception ex) => ex is NpgsqlException { IsTransient: true } or StreamHeadConflictException or TimeoutException;
+    private static bool StoreUnavailable(Exception ex) => ex is NpgsqlException { IsTransient: true } or TimeoutException;
 }

@@ -20,11 +20,11 @@ public static class ActionEndpoints
     {
         var group = app.MapGroup("/v1/actions").RequireAuthorization(Policies.ReadActivity).WithTags("actions");
 
-        group.MapGet("/", async (HttpContext http, ClickHouseClient clickHouse, TimeProvider clock, IOptions<QueryApiOptions> options, CancellationToken ct) =>
+        group.MapGet("/", async (HttpContext http, ClickHouseClient clickHouse, AgentScopes scopes, TimeProvider clock, IOptions<QueryApiOptions> options, CancellationToken ct) =>
         {
             var q = http.Request.Query;
             var limit = QueryInput.Limit(q["limit"], options.Value);
-            var where = Filters(http, clock, options.Value, TimeSpan.FromDays(1), TimeSpan.FromDays(options.Value.MaxSearchDays));
+            var where = Filters(http, clock, options.Value, TimeSpan.FromDays(1), TimeSpan.FromDays(options.Value.MaxSearchDays), await scopes.ClickHouseConditionAsync(http.User, ct));
             if (QueryInput.ReadCursor(q["cursor"], 2) is { } cursor)
             {
                 if (!long.TryParse(cursor[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ms) || !long.TryParse(cursor[1], NumberStyles.None, CultureInfo.InvariantCulture, out var seq))
@@ -43,11 +43,11 @@ public static class ActionEndpoints
             return Results.Ok(new Page<ActionRow>(rows.Take(limit).ToList(), next));
         }).WithSummary("Search actions by agent, owner, on_behalf_of, resource, decision, policy and time range (default: the last day), newest first");
 
-        group.MapGet("/counts", async (HttpContext http, ClickHouseClient clickHouse, TimeProvider clock, IOptions<QueryApiOptions> options, CancellationToken ct) =>
+        group.MapGet("/counts", async (HttpContext http, ClickHouseClient clickHouse, AgentScopes scopes, TimeProvider clock, IOptions<QueryApiOptions> options, CancellationToken ct) =>
         {
             var bucket = QueryInput.OneOf(http.Request.Query["bucket"], "bucket", "minute", "hour", "day") ?? "hour";
             var (function, maxDays) = bucket switch { "minute" => ("toStartOfMinute", 2), "hour" => ("toStartOfHour", options.Value.MaxSearchDays), _ => ("toStartOfDay", options.Value.MaxCountDays) };
-            var where = Filters(http, clock, options.Value, TimeSpan.FromDays(1), TimeSpan.FromDays(maxDays));
+            var where = Filters(http, clock, options.Value, TimeSpan.FromDays(1), TimeSpan.FromDays(maxDays), await scopes.ClickHouseConditionAsync(http.User, ct));
             var tsv = await clickHouse.QueryAsync(
                 $"SELECT toUnixTimestamp({function}(occurred_at)) AS t, count(), countIf(decision = 'deny'), sum(cost_micro_usd) FROM agent_actions WHERE {where} GROUP BY t ORDER BY t FORMAT TSV", ct);
             var buckets = tsv.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split('\t')).Select(f => new CountBucket(
@@ -59,7 +59,7 @@ public static class ActionEndpoints
     }
 
     /// <summary>The WHERE clause for the shared filters and the principal's scope; values quoted by ClickHouseSql.Literal only.</summary>
-    private static StringBuilder Filters(HttpContext http, TimeProvider clock, QueryApiOptions options, TimeSpan defaultSpan, TimeSpan maxSpan)
+    private static StringBuilder Filters(HttpContext http, TimeProvider clock, QueryApiOptions options, TimeSpan defaultSpan, TimeSpan maxSpan, string scopeCondition)
     {
         var q = http.Request.Query;
         var (from, to) = QueryInput.Range(q["from"], q["to"], clock, defaultSpan, maxSpan);
@@ -77,13 +77,8 @@ public static class ActionEndpoints
         Equal("resource_id", QueryInput.Id(q["resource"], "resource", max: 800));
         Equal("decision", QueryInput.OneOf(q["decision"], "decision", "allow", "deny"));
         Equal("policy_id", QueryInput.Id(q["policy"], "policy"));
-        var scope = AccessScope.Of(http.User);
-        if (scope.IsScoped)
-        {
-            var teams = scope.Teams.Count == 0 ? "0" : $"team IN ({string.Join(", ", scope.Teams.Select(ClickHouseSql.Literal))})";
-            var owners = scope.Owners.Count == 0 ? "0" : $"owner IN ({string.Join(", ", scope.Owners.Select(ClickHouseSql.Literal))})";
-            where.Append($" AND ({teams} OR {owners})");
-        }
+        // By the agents' pinned scope: the team and owner columns are what each event claimed.
+        where.Append($" AND {scopeCondition}");
         _ = options;
         return where;
     }

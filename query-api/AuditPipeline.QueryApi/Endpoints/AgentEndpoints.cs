@@ -43,12 +43,11 @@ public static class AgentEndpoints
             return Results.Ok(new Page<AgentSummary>(agents.Take(limit).ToList(), next));
         }).WithSummary("The agent inventory: owner, team, tier, volumes, unowned flag; filter by owner, team, unowned");
 
-        group.MapGet("/{agentId}", async (string agentId, HttpContext http, NpgsqlDataSource db, ClickHouseClient clickHouse,
+        group.MapGet("/{agentId}", async (string agentId, HttpContext http, NpgsqlDataSource db, ClickHouseClient clickHouse, AgentScopes scopes,
             AlertLog alerts, TimeProvider clock, IOptions<QueryApiOptions> options, CancellationToken ct) =>
         {
             QueryInput.Id(agentId, "agentId");
-            var agent = await FindAsync(db, agentId, ct);
-            if (agent is null || !AccessScope.Of(http.User).Allows(agent.Team, agent.Owner))
+            if (!await scopes.AllowsAsync(http.User, agentId, ct) || await FindAsync(db, agentId, ct) is not { } agent)
             {
                 return NotFound($"No agent '{agentId}'.");
             }

@@ -110,8 +110,9 @@ public static class AlertEndpoints
         var visible = new List<IncidentState>();
         foreach (var incident in incidents)
         {
-            var agent = await AgentEndpoints.FindAsync(db, incident.Opened.AgentId, ct);
-            if (scope.Allows(agent?.Team, agent?.Owner ?? incident.Opened.Owner))
+            // An owner-budget incident is about its subject owner; any other by its agent's pinned scope.
+            if ((incident.Opened.SubjectOwner is { } owner && scope.Owners.Contains(owner))
+                || await http.RequestServices.GetRequiredService<AgentScopes>().AllowsAsync(http.User, incident.Opened.AgentId, ct))
             {
                 visible.Add(incident);
             }

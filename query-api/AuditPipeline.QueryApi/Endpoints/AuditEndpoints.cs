@@ -30,12 +30,13 @@ public static class AuditEndpoints
 {
     public static void Map(WebApplication app)
     {
-        app.MapGet("/v1/events/{eventId:guid}/why", async (Guid eventId, HttpContext http, WhyAuthorizedQuery why, NpgsqlDataSource db, ApiRedaction redaction,
+        app.MapGet("/v1/events/{eventId:guid}/why", async (Guid eventId, HttpContext http, WhyAuthorizedQuery why, AgentScopes scopes, ApiRedaction redaction,
             IOptions<QueryApiOptions> options, CancellationToken ct) =>
         {
             var archive = options.Value.ArchiveDirectory is { Length: > 0 } root ? new ArchiveLayout(root) : null;
-            var answer = await why.AnswerAsync(eventId, archive, http.RequestServices.GetService<Core.Integrity.CheckpointSigner>()?.PublicKeyPem, ct);
-            if (answer is null || !await InScopeAsync(http, db, answer.Event.Agent.Id, ct))
+            var answer = await why.AnswerAsync(eventId, archive, http.RequestServices.GetService<Core.Integrity.CheckpointSigner>()?.PublicKeyPem, ct,
+                (agent, token) => scopes.AllowsAsync(http.User, agent, token));
+            if (answer is null)
             {
                 return AgentEndpoints.NotFound($"No action event {eventId} in the store (one of a month dropped from the hot store is answered only where QueryApi:ArchiveDirectory is set).");
             }
@@ -71,7 +72,7 @@ public static class AuditEndpoints
                         $"Without an 'agent', 'from' and 'to' are required and may span at most {maxDays} days (QueryApi:MaxVerifyDays); verify the whole store with auditctl verify.");
                 }
             }
-            if (agent is not null && !await InScopeAsync(http, db, agent, ct))
+            if (agent is not null && !await http.RequestServices.GetRequiredService<AgentScopes>().AllowsAsync(http.User, agent, ct))
             {
                 return AgentEndpoints.NotFound($"No agent '{agent}'.");
             }
@@ -87,14 +88,4 @@ public static class AuditEndpoints
         return (r.Event, new RedactionStatus(r.Decrypted, r.Shredded, r.Hashed, r.Unreadable, r.Encrypted));
     }
 
-    private static async Task<bool> InScopeAsync(HttpContext http, NpgsqlDataSource db, string agentId, CancellationToken ct)
-    {
-        var scope = AccessScope.Of(http.User);
-        if (!scope.IsScoped)
-        {
-            return true;
-        }
-        var agent = await AgentEndpoints.FindAsync(db, agentId, ct);
-        return agent is not null && scope.Allows(agent.Team, agent.Owner);
-    }
 }

@@ -91,11 +91,10 @@ public static class ConsoleEndpoints
             return Results.NoContent();
         }).WithTags("console").WithSummary("Sign out of the web console");
 
-        app.MapGet("/v1/agents/{agentId}/resources", async (string agentId, HttpContext http, NpgsqlDataSource db, ClickHouseClient clickHouse, TimeProvider clock, CancellationToken ct) =>
+        app.MapGet("/v1/agents/{agentId}/resources", async (string agentId, HttpContext http, NpgsqlDataSource db, ClickHouseClient clickHouse, AgentScopes scopes, TimeProvider clock, CancellationToken ct) =>
         {
             QueryInput.Id(agentId, "agentId");
-            var agent = await AgentEndpoints.FindAsync(db, agentId, ct);
-            if (agent is null || !AccessScope.Of(http.User).Allows(agent.Team, agent.Owner))
+            if (!await scopes.AllowsAsync(http.User, agentId, ct) || await AgentEndpoints.FindAsync(db, agentId, ct) is not { } agent)
             {
                 return AgentEndpoints.NotFound($"No agent '{agentId}'.");
             }

@@ -67,10 +67,15 @@ public static class IntegrityEndpoints
             }
         }).WithSummary("RFC 9162 consistency proof that the log at 'from' is a prefix of the log at 'to' (signed roots where checkpoints exist)");
 
-        app.MapGet("/v1/events/{eventId:guid}/proof", async (Guid eventId, HttpContext http, ProofService proofs, NpgsqlDataSource db, CancellationToken ct) =>
+        app.MapGet("/v1/events/{eventId:guid}/proof", async (Guid eventId, HttpContext http, ProofService proofs, AgentScopes scopes, NpgsqlDataSource db, CancellationToken ct) =>
         {
             var q = http.Request.Query;
             long? size = q["checkpoint"].Count > 0 ? Size(q["checkpoint"], "checkpoint") : null;
+            // Scope first, with the same answer as for an absent event: a proof names the event's position.
+            if (await new StoredMerkleTree(db).FindEventAsync(eventId, ct) is not { } found || !await scopes.AllowsAsync(http.User, found.StreamId, ct))
+            {
+                return AgentEndpoints.NotFound($"No event {eventId}.");
+            }
             InclusionProofDocument proof;
             try
             {
@@ -79,11 +84,6 @@ public static class IntegrityEndpoints
             catch (ProofUnavailableException ex)
             {
                 return Results.Problem(statusCode: 404, title: "No proof", detail: ex.Message);
-            }
-            var scope = AccessScope.Of(http.User);
-            if (scope.IsScoped && (await AgentEndpoints.FindAsync(db, proof.StreamId, ct) is not { } agent || !scope.Allows(agent.Team, agent.Owner)))
-            {
-                return AgentEndpoints.NotFound($"No event {eventId}.");
             }
             return Results.Ok(proof);
         }).RequireAuthorization(Policies.Audit).WithTags("integrity")
