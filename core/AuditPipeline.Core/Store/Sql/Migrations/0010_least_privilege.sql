@@ -34,6 +34,7 @@ INSERT INTO audit.append_rights (role_name, event_type, stream_pattern, changes)
     ('audit_ingest',   'agent-action.v1', '^[^ ]+$',         NULL),
     ('audit_detector', 'agent-alert.v1',  '^alert ',         ARRAY['opened', 'escalated', 'recovered']),
     ('audit_api',      'api-call.v1',     '^api ',           NULL),
+    ('audit_api',      'api-calls-aggregated.v1', '^api anonymous$', NULL),
     ('audit_api',      'agent-alert.v1',  '^alert ',         ARRAY['acknowledged', 'resolved']),
     ('audit_ops',      'agent-alert.v1',  '^alert ',         ARRAY['acknowledged', 'resolved']),
     ('audit_ops',      'retention.v1',    '^retention log$', NULL),
