@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
 using AuditPipeline.Core.Evidence;
+using AuditPipeline.Core.Integrity;
 
 namespace AuditPipeline.Core.Retention;
 
@@ -247,6 +248,8 @@ public static class ArchiveVerifier
     {
         var layout = new ArchiveLayout(root);
         var report = new ArchiveReport();
+        // Unchanged for now: without a key, segments are checked against their own public keys (archive verify --trusted-key pins).
+        var trust = trustedPublicKeyPem is null ? TrustedKeys.SelfSigned() : TrustedKeys.Pinned([trustedPublicKeyPem]);
         var index = layout.ReadIndex();
         if (index.Count == 0)
         {
@@ -262,7 +265,7 @@ public static class ArchiveVerifier
                 report.Problems.Add($"{name}: missing ({entry.Path})");
                 continue;
             }
-            var bundle = BundleVerifier.Verify(dir, trustedPublicKeyPem, now: now);
+            var bundle = BundleVerifier.Verify(dir, trust, now: now);
             report.Problems.AddRange(bundle.Problems.Select(p => $"{name}: {p}"));
             report.Segments++;
             report.Events += bundle.Events;
