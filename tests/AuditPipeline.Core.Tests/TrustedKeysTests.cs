@@ -41,6 +41,9 @@ public sealed class TrustedKeysTests : IDisposable
         var wrongCurve = Path.Combine(_work, "p384.pem");
         File.WriteAllText(wrongCurve, p384.ExportSubjectPublicKeyInfoPem());
         Assert.Throws<ArgumentException>(() => TrustedKeys.Load([wrongCurve]));
+        var privateKey = Path.Combine(_work, "signing.pem");
+        File.WriteAllText(privateKey, a.ExportPrivateKeyPem());
+        Assert.Contains(privateKey, Assert.Throws<ArgumentException>(() => TrustedKeys.Load([privateKey])).Message);
         Assert.Throws<ArgumentException>(() => TrustedKeys.Load([]));
         Assert.Throws<ArgumentException>(() => TrustedKeys.Pinned([]));
     }

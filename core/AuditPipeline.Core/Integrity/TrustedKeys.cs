@@ -84,6 +84,10 @@ public sealed class TrustedKeys
     /// <summary>An ECDSA P-256 public key from PEM text (text around the PEM block is ignored), or null.</summary>
     public static TrustedKey? Parse(string publicKeyPem)
     {
+        if (publicKeyPem.Contains("PRIVATE KEY-----", StringComparison.Ordinal))
+        {
+            return null; // a private key has no business in a verifier (or in a bundle), even though its public half would do
+        }
         try
         {
             using var key = ECDsa.Create();
