@@ -125,6 +125,27 @@ public sealed partial class DeploymentTests
     }
 
     [Fact]
+    public void The_nightly_checkpoint_verify_pins_keys_from_its_own_config_map_not_from_the_checkpoint_volume()
+    {
+        var objects = KubernetesObjects().Select(x => x.Object).ToList();
+        var job = objects.Single(o => Scalar(o, "kind") == "CronJob" && Scalar(o, "metadata", "name") == "checkpoint-verify");
+        var container = Assert.Single(Containers(job));
+        var args = Seq(container, "args").Select(a => ((YamlScalarNode)a).Value!).ToList();
+        Assert.Equal(["auditctl", "checkpoint", "verify"], args.Take(3));
+        Assert.DoesNotContain("--accept-self-signed", args);
+        Assert.Contains("--trusted-key", args);
+        var trustedPath = args[args.IndexOf("--trusted-key") + 1];
+        var checkedPath = args[args.IndexOf("--dir") + 1];
+        var mounts = Seq(container, "volumeMounts").ToDictionary(m => Scalar(m, "mountPath")!, m => Scalar(m, "name")!);
+        var volumes = Seq(Node(job, "spec", "jobTemplate", "spec", "template", "spec")!, "volumes").ToDictionary(v => Scalar(v, "name")!);
+        // The keys come from a ConfigMap of their own, mounted apart from the folder being checked.
+        Assert.Equal("checkpoint-trusted-keys", Scalar(volumes[mounts[trustedPath]], "configMap", "name"));
+        Assert.False(trustedPath.StartsWith(checkedPath.TrimEnd('/') + "/", StringComparison.Ordinal) || trustedPath == checkedPath, $"{trustedPath} is inside {checkedPath}");
+        Assert.Equal("checkpoints", Scalar(volumes[mounts[checkedPath]], "persistentVolumeClaim", "claimName"));
+        Assert.Contains(objects, o => Scalar(o, "kind") == "ConfigMap" && Scalar(o, "metadata", "name") == "checkpoint-trusted-keys");
+    }
+
+    [Fact]
     public void The_image_starts_processes_that_are_built_and_scaling_matches_the_design()
     {
         var dockerfile = File.ReadAllText(Path.Combine(Production, "Dockerfile"));

@@ -63,9 +63,12 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         var storedKeys = await new CheckpointLog(ds).PublicKeysAsync(default);
         Assert.Equal(new[] { _signer.KeyId, rotated.KeyId }.Order(), storedKeys.Keys.Order());
         var all = await new CheckpointLog(ds).ListAsync(long.MaxValue, 100, default);
-        var verification = await new CheckpointVerifier(ds).VerifyAsync(all, storedKeys, null, default);
+        var verification = await new CheckpointVerifier(ds).VerifyAsync(all, TrustedKeys.Pinned([_signer.PublicKeyPem, rotated.PublicKeyPem]), null, default);
         Assert.True(verification.Ok);
         Assert.Equal(sizes.Length + 1, verification.Checks.Count);
+        // Trusting only the old key: the old checkpoints verify, the one signed after the rotation does not.
+        var oldKeyOnly = await new CheckpointVerifier(ds).VerifyAsync(all, TrustedKeys.Pinned([_signer.PublicKeyPem]), null, default);
+        Assert.Equal([2999L], oldKeyOnly.Checks.Where(c => c.SignatureProblem is not null).Select(c => c.Checkpoint.Size));
         var (files, dirKeys) = DirectoryCheckpointSink.Read(dir);
         Assert.Equal(sizes.Append(2999L).Order(), files.Select(f => f.Size));
         Assert.Equal(_signer.PublicKeyPem, dirKeys[_signer.KeyId]);
@@ -137,7 +140,8 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         var env = IntegrityKit.Env(keyFile, dir);
         var (signedExit, signedOut) = await fx.AuditctlAsync(store, env, "checkpoint", "create");
         Assert.True(signedExit == 0, signedOut);
-        Assert.Equal(0, (await fx.AuditctlAsync(store, env, "checkpoint", "verify")).ExitCode);
+        var trusted = await IntegrityKit.WritePublicKeyAsync(_signer, _work);
+        Assert.Equal(0, (await fx.AuditctlAsync(store, env, "checkpoint", "verify", "--trusted-key", trusted)).ExitCode);
 
         // The attacker edits one event and re-chains the rest of its agent's chain and its head,
         // so that the chains verify again.
@@ -145,15 +149,15 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         var position = await IntegrityKit.RewriteChainAsync(store, victim, version: 40);
         Assert.Equal(0, (await fx.AuditctlAsync(store, "verify")).ExitCode);
 
-        var (exit, output) = await fx.AuditctlAsync(store, env, "checkpoint", "verify");
+        var (exit, output) = await fx.AuditctlAsync(store, env, "checkpoint", "verify", "--trusted-key", trusted);
         Assert.True(exit == 1, output);
         Assert.Contains("checkpoint 2000", output);
         Assert.Contains("MISMATCH", output);
         var block = System.Text.RegularExpressions.Regex.Match(output, @"first change: log positions (\d+)\.\.(\d+)");
         Assert.True(block.Success, output);
         Assert.InRange(position, long.Parse(block.Groups[1].Value, CultureInfo.InvariantCulture), long.Parse(block.Groups[2].Value, CultureInfo.InvariantCulture));
-        // The copies kept off the database host say the same, with their own keys.
-        var (dirExit, dirOutput) = await fx.AuditctlAsync(store, env, "checkpoint", "verify", "--dir", dir);
+        // The copies kept off the database host say the same.
+        var (dirExit, dirOutput) = await fx.AuditctlAsync(store, env, "checkpoint", "verify", "--dir", dir, "--trusted-key", trusted);
         Assert.True(dirExit == 1, dirOutput);
         Assert.Contains("MISMATCH", dirOutput);
     }
@@ -249,9 +253,11 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         var (exportExit, exportOut) = await fx.AuditctlAsync(store, env, "export", "--from", from.ToString("O"), "--to", to.ToString("O"), "--out", bundle);
         Assert.True(exportExit == 0, exportOut);
         Assert.Contains("export: 2002 events", exportOut);
-        var (verifyExit, verifyOut) = await fx.AuditctlAsync(store, new Dictionary<string, string>(), "verify-bundle", bundle);
+        var trusted = await IntegrityKit.WritePublicKeyAsync(_signer, _work);
+        var pinned = TrustedKeys.Pinned([_signer.PublicKeyPem]);
+        var (verifyExit, verifyOut) = await fx.AuditctlAsync(store, new Dictionary<string, string>(), "verify-bundle", bundle, "--trusted-key", trusted);
         Assert.True(verifyExit == 0, verifyOut);
-        Assert.Contains($"signed by key {_signer.KeyId}", verifyOut);
+        Assert.Contains($"signed by key {_signer.KeyId} (the trusted key)", verifyOut);
 
         // The contents: canonical events in log order, a why-authorized chain per action, the summary.
         var lines = await File.ReadAllLinesAsync(Path.Combine(bundle, BundleFormat.Events));
@@ -288,7 +294,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
                 var bytes = await File.ReadAllBytesAsync(Path.Combine(copy, file!));
                 bytes[offset] ^= (byte)(1 << random.Next(8));
                 await File.WriteAllBytesAsync(Path.Combine(copy, file!), bytes);
-                var report = BundleVerifier.Verify(copy);
+                var report = BundleVerifier.Verify(copy, pinned);
                 Assert.False(report.Ok, $"flipped byte {offset} of {file} went unnoticed");
                 Assert.Contains(report.Problems, p => p.Contains(file!, StringComparison.Ordinal) || (file == BundleFormat.Manifest && p.Contains(BundleFormat.ManifestSignature, StringComparison.Ordinal)));
             }
@@ -298,7 +304,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         var dropped = IntegrityKit.Copy(bundle, Path.Combine(_work, "t"));
         var victim = JsonDocument.Parse(lines[700]).RootElement;
         await File.WriteAllLinesAsync(Path.Combine(dropped, BundleFormat.Events), lines.Where((_, i) => i != 700));
-        var dropReport = BundleVerifier.Verify(dropped);
+        var dropReport = BundleVerifier.Verify(dropped, pinned);
         Assert.Contains(dropReport.Problems, p => p.Contains($"chain '{victim.GetProperty("stream").GetString()}'", StringComparison.Ordinal) && p.Contains("removed", StringComparison.Ordinal));
         Assert.Contains(dropReport.Problems, p => p.Contains($"log positions {victim.GetProperty("position").GetInt64()}..", StringComparison.Ordinal));
 
@@ -307,21 +313,22 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         var swapped = lines.ToArray();
         (swapped[900], swapped[901]) = (swapped[901], swapped[900]);
         await File.WriteAllLinesAsync(Path.Combine(reordered, BundleFormat.Events), swapped);
-        var reorderReport = BundleVerifier.Verify(reordered);
+        var reorderReport = BundleVerifier.Verify(reordered, pinned);
         Assert.Contains(reorderReport.Problems, p => p.Contains($"events.jsonl line 902", StringComparison.Ordinal) && p.Contains("reordered", StringComparison.Ordinal));
 
-        // Swap the public key (and re-sign nothing): named as a swapped key.
+        // Swap the public key (and re-sign nothing): named as a swapped key even when only self-signed is accepted, and as not the trusted key when pinned.
         var rekeyed = IntegrityKit.Copy(bundle, Path.Combine(_work, "t"));
         using var other = CheckpointSigner.Generate();
         await File.WriteAllTextAsync(Path.Combine(rekeyed, BundleFormat.PublicKey), other.PublicKeyPem);
-        var keyReport = BundleVerifier.Verify(rekeyed);
+        var keyReport = BundleVerifier.Verify(rekeyed, TrustedKeys.SelfSigned());
         Assert.Contains(keyReport.Problems, p => p.Contains("swapped", StringComparison.Ordinal) && p.Contains(other.KeyId, StringComparison.Ordinal));
-        // A forger who re-signs everything with their own key is caught by pinning the trusted key.
-        Assert.False(BundleVerifier.Verify(bundle, other.PublicKeyPem).Ok);
-        Assert.True(BundleVerifier.Verify(bundle, _signer.PublicKeyPem).Ok);
+        Assert.Contains(BundleVerifier.Verify(rekeyed, pinned).Problems, p => p.StartsWith($"{BundleFormat.PublicKey}: is not the trusted key {_signer.KeyId}", StringComparison.Ordinal));
+        // The untouched bundle is rejected under another trusted key (TrustedKeyTests has the re-signed forgeries).
+        Assert.False(BundleVerifier.Verify(bundle, TrustedKeys.Pinned([other.PublicKeyPem])).Ok);
+        Assert.True(BundleVerifier.Verify(bundle, pinned).Ok);
 
         // The CLI names the problem too, with exit 1.
-        var (badExit, badOut) = await fx.AuditctlAsync(store, new Dictionary<string, string>(), "verify-bundle", reordered);
+        var (badExit, badOut) = await fx.AuditctlAsync(store, new Dictionary<string, string>(), "verify-bundle", reordered, "--trusted-key", trusted);
         Assert.Equal(1, badExit);
         Assert.Contains("FAILED", badOut);
     }
@@ -350,7 +357,8 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         var lines = await File.ReadAllLinesAsync(Path.Combine(byAgent, BundleFormat.Events));
         Assert.Equal(expected + 1, lines.Length);
         Assert.Single(lines, l => l.Contains("\"eventType\":\"agent-alert.v1\"", StringComparison.Ordinal));
-        var report = BundleVerifier.Verify(byAgent);
+        var pinned = TrustedKeys.Pinned([_signer.PublicKeyPem]);
+        var report = BundleVerifier.Verify(byAgent, pinned);
         Assert.True(report.Ok, string.Join("\n", report.Problems));
         Assert.True(report.ProofNodes > 100, $"{report.ProofNodes} proof nodes"); // the other agents' events are covered by subtrees
 
@@ -359,7 +367,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         (exit, output) = await fx.AuditctlAsync(store, env, [.. new[] { "export", "--owner", owner, "--out", byOwner }, .. window]);
         Assert.True(exit == 0, output);
         var ownerAgents = fleet.Agents.Where(a => a.Owner == owner).Select(a => a.Id).ToList();
-        var ownerReport = BundleVerifier.Verify(byOwner);
+        var ownerReport = BundleVerifier.Verify(byOwner, pinned);
         Assert.True(ownerReport.Ok, string.Join("\n", ownerReport.Problems));
         Assert.Equal(await store.CountAsync($"SELECT count(*) FROM audit.events WHERE stream_id IN ({string.Join(',', ownerAgents.Select(a => $"'{a}'"))})") + 1, ownerReport.Events);
 
@@ -395,7 +403,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         Assert.True(bundleMb > 1000, $"bundle {bundleMb:0} MB");
         Assert.True(peak < 400, $"peak RSS {peak} MB for a {bundleMb:0} MB bundle");
 
-        var (verifyExit, verifyOut) = await ChildProcess.RunDotnetAsync(RepoPaths.AuditctlDll, new Dictionary<string, string>(), TimeSpan.FromMinutes(10), "verify-bundle", bundle);
+        var (verifyExit, verifyOut) = await ChildProcess.RunDotnetAsync(RepoPaths.AuditctlDll, new Dictionary<string, string>(), TimeSpan.FromMinutes(10), "verify-bundle", bundle, "--trusted-key", await IntegrityKit.WritePublicKeyAsync(_signer, _work));
         Assert.True(verifyExit == 0, verifyOut);
         Assert.Contains($"OK, {events} events", verifyOut);
         Directory.Delete(bundle, recursive: true);
@@ -445,6 +453,14 @@ internal static class IntegrityKit
     {
         var path = Path.Combine(folder, $"signing-{Guid.NewGuid():N}.pem");
         await File.WriteAllTextAsync(path, signer.ExportPrivateKeyPem());
+        return path;
+    }
+
+    /// <summary>The signer's public key as a PEM file: what an auditor or operator passes to --trusted-key.</summary>
+    public static async Task<string> WritePublicKeyAsync(CheckpointSigner signer, string folder)
+    {
+        var path = Path.Combine(folder, $"trusted-{Guid.NewGuid():N}.pub.pem");
+        await File.WriteAllTextAsync(path, signer.PublicKeyPem);
         return path;
     }
 

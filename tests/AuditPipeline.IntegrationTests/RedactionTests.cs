@@ -145,13 +145,13 @@ public sealed class RedactionTests(PipelineFixture fx) : IDisposable
         await IntegrityKit.ProjectTreeAsync(ds);
         var (signExit, signText) = await fx.AuditctlAsync(store, env, "checkpoint", "create");
         Assert.True(signExit == 0, signText);
-        var (cpExit, cpText) = await fx.AuditctlAsync(store, env, "checkpoint", "verify");
+        var (cpExit, cpText) = await fx.AuditctlAsync(store, env, "checkpoint", "verify", "--trusted-key", await IntegrityKit.WritePublicKeyAsync(_signer, _work));
         Assert.True(cpExit == 0, cpText);
         var bundle = Path.Combine(_work, "bundle");
         var (exportExit, exportText) = await fx.AuditctlAsync(store, env, "export", "--from", DateTimeOffset.UtcNow.AddHours(-1).ToString("O"),
             "--to", DateTimeOffset.UtcNow.AddMinutes(5).ToString("O"), "--out", bundle);
         Assert.True(exportExit == 0, exportText);
-        var report = BundleVerifier.Verify(bundle);
+        var report = BundleVerifier.Verify(bundle, TrustedKeys.Pinned([_signer.PublicKeyPem]));
         Assert.True(report.Ok, string.Join("\n", report.Problems));
         Assert.DoesNotContain("asked about", await File.ReadAllTextAsync(Path.Combine(bundle, BundleFormat.Events)));
     }

@@ -44,7 +44,7 @@ public sealed class RetentionTests(PipelineFixture fx) : IDisposable
         Assert.True(open == 1, openText);
         Assert.Contains("not closed", openText);
         Assert.True(File.Exists(Path.Combine(archive, "segments", "2026", "09", BundleFormat.EventsCompressed)));
-        Assert.True(BundleVerifier.Verify(Path.Combine(archive, "segments", "2026", "09")).Ok);
+        Assert.True(BundleVerifier.Verify(Path.Combine(archive, "segments", "2026", "09"), TrustedKeys.Pinned([_signer.PublicKeyPem])).Ok);
 
         var (dropExit, dropText) = await fx.AuditctlAsync(store, env, "archive", "drop", "--month", "2026-09", "--archive", archive, "--by", "ops@example.com");
         Assert.True(dropExit == 0, dropText);
@@ -62,7 +62,7 @@ public sealed class RetentionTests(PipelineFixture fx) : IDisposable
         await IntegrityKit.ProjectTreeAsync(ds);
         var (signExit, signText) = await fx.AuditctlAsync(store, env, "checkpoint", "create");
         Assert.True(signExit == 0, "a checkpoint after the drop (stored nodes + retained leaves): " + signText);
-        var (cpExit, cpText) = await fx.AuditctlAsync(store, env, "checkpoint", "verify", "--archive", archive);
+        var (cpExit, cpText) = await fx.AuditctlAsync(store, env, "checkpoint", "verify", "--archive", archive, "--trusted-key", await IntegrityKit.WritePublicKeyAsync(_signer, _work));
         Assert.True(cpExit == 0, cpText);
         Assert.Contains("checkpoint verify: OK", cpText);
         // Proofs still work for events next to the dropped month.

@@ -99,7 +99,7 @@ public sealed class RetentionTimelineTests(PipelineFixture fx) : IDisposable
         Assert.True(verifyExit == 0, verifyText);
         var (signExit, signText) = await fx.AuditctlAsync(store, env, "checkpoint", "create");
         Assert.True(signExit == 0, signText);
-        var (cpExit, cpText) = await fx.AuditctlAsync(store, env, "checkpoint", "verify", "--archive", archive.Root);
+        var (cpExit, cpText) = await fx.AuditctlAsync(store, env, "checkpoint", "verify", "--archive", archive.Root, "--trusted-key", await IntegrityKit.WritePublicKeyAsync(_signer, _work));
         Assert.True(cpExit == 0, cpText);
 
         // A projection replayed from zero (a rebuild) passes over the 83 dropped months and sees every hot event.

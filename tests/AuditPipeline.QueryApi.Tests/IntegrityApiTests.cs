@@ -130,7 +130,7 @@ public sealed class IntegrityApiTests(ApiFixture fx)
             {
                 await ZipFile.ExtractToDirectoryAsync(zip, folder);
             }
-            var report = BundleVerifier.Verify(folder, fx.Signer.PublicKeyPem);
+            var report = BundleVerifier.Verify(folder, TrustedKeys.Pinned([fx.Signer.PublicKeyPem]));
             Assert.True(report.Ok, string.Join("\n", report.Problems));
             Assert.Equal(expected, report.Events);
             var why = await File.ReadAllLinesAsync(Path.Combine(folder, BundleFormat.WhyAuthorized));

@@ -93,41 +93,49 @@ internal static class IntegrityCommands
     private static Command VerifyStore()
     {
         var dir = new Option<string?>("--dir") { Description = "Check the checkpoint files in this folder (copies kept off the database host) instead of the stored ones" };
-        var publicKey = new Option<string?>("--public-key") { Description = "Only accept checkpoints signed by this public key (PEM file)" };
+        var trusted = TrustedKeyOption("every checkpoint must be signed with one of them (repeat for rotated keys)");
+        var selfSigned = AcceptSelfSignedOption("the keys in the --dir folder's keys/ or in audit.signing_keys");
         var archive = new Option<string?>("--archive") { Description = "Read months dropped from the hot store from this archive" };
         var command = new Command("verify",
             "Recompute the Merkle root of the log from the events and compare it with every signed checkpoint: catches edits made with database rights, even re-chained ones. Exit 1 on a mismatch")
         {
-            dir, publicKey, archive,
+            dir, trusted, selfSigned, archive,
         };
         command.SetAction((parse, ct) => CliRun.Guarded("checkpoint verify", async () =>
         {
+            var folder = parse.GetValue(dir);
+            var keyPaths = parse.GetValue(trusted) ?? [];
+            if (Unpinned("checkpoint verify", keyPaths, parse.GetValue(selfSigned)) is { } exit)
+            {
+                return exit;
+            }
+            if (folder is not null && keyPaths.FirstOrDefault(p => IsInside(p, folder)) is { } inside)
+            {
+                throw new ArgumentException($"--trusted-key {inside} is inside the folder being checked: whoever can write checkpoints there can write keys there too");
+            }
+            var pinned = keyPaths.Length > 0 ? TrustedKeys.Load(keyPaths) : null;
             await using var ds = CliSettings.AppDataSource();
             List<Checkpoint> checkpoints;
-            Dictionary<string, string> keys;
-            if (parse.GetValue(dir) is { } folder)
+            Dictionary<string, string> shippedKeys;
+            if (folder is not null)
             {
                 var (docs, dirKeys) = DirectoryCheckpointSink.Read(folder);
                 checkpoints = docs.Select(d => d.ToCheckpoint()).ToList();
-                keys = dirKeys;
+                shippedKeys = dirKeys;
             }
             else
             {
                 var log = new CheckpointLog(ds);
                 checkpoints = await log.ListAsync(long.MaxValue, int.MaxValue, ct);
-                keys = await log.PublicKeysAsync(ct);
-            }
-            if (parse.GetValue(publicKey) is { } pemFile)
-            {
-                var pem = await File.ReadAllTextAsync(pemFile, ct);
-                var id = CheckpointSigner.KeyIdOfPem(pem) ?? throw new ArgumentException($"{pemFile} is not a PEM public key");
-                keys = new Dictionary<string, string> { [id] = pem };
+                // Read only when accepted: anyone who can write the database can insert a key there.
+                shippedKeys = pinned is null ? await log.PublicKeysAsync(ct) : [];
             }
             if (checkpoints.Count == 0)
             {
                 Console.Error.WriteLine("no checkpoints to verify against");
                 return 2;
             }
+            var keys = pinned ?? TrustedKeys.SelfSigned(shippedKeys);
             var archiveLayout = parse.GetValue(archive) is { } root ? new AuditPipeline.Core.Retention.ArchiveLayout(root) : null;
             var result = await new CheckpointVerifier(ds).VerifyAsync(checkpoints, keys, null, ct, archiveLayout);
             foreach (var c in result.Checks)
@@ -141,12 +149,51 @@ internal static class IntegrityCommands
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"first change: log positions {block.FirstPosition}..{block.LastPosition} differ from the tree recorded when they were appended"));
             }
+            var signedBy = pinned is not null
+                ? $"signed by trusted keys ({string.Join(", ", keys.KeyIds)})"
+                : $"{SelfSignedWarning}: signatures checked only against {(folder is null ? "audit.signing_keys" : $"{folder}/keys")}, which whoever can write there controls";
             Console.WriteLine(result.Ok
-                ? string.Create(CultureInfo.InvariantCulture, $"checkpoint verify: OK, {result.Checks.Count} checkpoints match the {result.LeavesRead} events they cover")
+                ? string.Create(CultureInfo.InvariantCulture, $"checkpoint verify: OK, {result.Checks.Count} checkpoints match the {result.LeavesRead} events they cover, {signedBy}")
                 : $"checkpoint verify: FAILED, {result.Checks.Count(c => !c.RootMatches || c.SignatureProblem is not null)} of {result.Checks.Count} checkpoints do not match the store");
             return result.Ok ? 0 : 1;
         }));
         return command;
+    }
+
+    private const string SelfSignedWarning = "SELF-SIGNED, NOT PINNED (--accept-self-signed)";
+
+    private static Option<string[]> TrustedKeyOption(string what) => new("--trusted-key")
+    {
+        Description = $"Public key (PEM file, or a folder of *.pem files) you trust, from your organisation, never from the data being checked; {what}",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    private static Option<bool> AcceptSelfSignedOption(string shipped) => new("--accept-self-signed")
+    {
+        Description = $"Without --trusted-key: accept signatures checked only against {shipped}. Proves the data is consistent with itself, not who signed it (anyone can make such data with their own key)",
+    };
+
+    /// <summary>Fail closed: no trusted key and no explicit acceptance is exit 2 with what to do; both at once is a contradiction.</summary>
+    private static int? Unpinned(string name, string[] keyPaths, bool acceptSelfSigned)
+    {
+        if (keyPaths.Length > 0 && acceptSelfSigned)
+        {
+            Console.Error.WriteLine($"{name}: --trusted-key and --accept-self-signed contradict each other; give one");
+            return 2;
+        }
+        if (keyPaths.Length == 0 && !acceptSelfSigned)
+        {
+            Console.Error.WriteLine($"{name}: nothing was pinned: pass --trusted-key <public key PEM> (your organisation's published checkpoint key; repeatable), "
+                + "or --accept-self-signed to check the signatures only against keys that came with the data (anyone can sign such data with their own key)");
+            return 2;
+        }
+        return null;
+    }
+
+    private static bool IsInside(string path, string folder)
+    {
+        var relative = Path.GetRelativePath(Path.GetFullPath(folder), Path.GetFullPath(path));
+        return relative == "." || (!relative.StartsWith("..", StringComparison.Ordinal) && !Path.IsPathRooted(relative));
     }
 
     private static Command Keygen()
@@ -236,19 +283,35 @@ internal static class IntegrityCommands
     public static Command CreateVerifyBundle()
     {
         var bundle = new Argument<string>("bundle") { Description = "The bundle folder" };
-        var trusted = new Option<string?>("--trusted-key") { Description = "Public key (PEM file) the bundle must be signed with; without it, compare the printed key id with the one your organisation publishes" };
-        var command = new Command("verify-bundle", "Verify an evidence bundle offline (no database, no network). Exit 0: verified; 1: names every problem found") { bundle, trusted };
-        command.SetAction((parse, ct) => CliRun.Guarded("verify-bundle", async () =>
+        var trusted = TrustedKeyOption("manifest.sig and the checkpoint are checked with it and the bundle's public-key.pem must be that very key");
+        var selfSigned = AcceptSelfSignedOption("the bundle's own public-key.pem");
+        var command = new Command("verify-bundle", "Verify an evidence bundle offline (no database, no network). Exit 0: verified; 1: names every problem found; 2: bad input or nothing pinned")
         {
-            var trustedPem = parse.GetValue(trusted) is { } file ? await File.ReadAllTextAsync(file, ct) : null;
+            bundle, trusted, selfSigned,
+        };
+        command.SetAction((parse, ct) => CliRun.Guarded("verify-bundle", () =>
+        {
+            var folder = parse.GetValue(bundle)!;
+            var keyPaths = parse.GetValue(trusted) ?? [];
+            if (Unpinned("verify-bundle", keyPaths, parse.GetValue(selfSigned)) is { } exit)
+            {
+                var shipped = Path.Combine(folder, BundleFormat.PublicKey);
+                if (keyPaths.Length == 0 && File.Exists(shipped) && TrustedKeys.Parse(File.ReadAllText(shipped)) is { } claimed)
+                {
+                    // Display only: which key to ask the organisation about.
+                    Console.Error.WriteLine($"verify-bundle: the bundle claims to be signed by key {claimed.KeyId} (not checked)");
+                }
+                return Task.FromResult(exit);
+            }
+            var keys = keyPaths.Length > 0 ? TrustedKeys.Load(keyPaths) : TrustedKeys.SelfSigned();
             var clock = Stopwatch.StartNew();
-            var report = BundleVerifier.Verify(parse.GetValue(bundle)!, trustedPem, new ConsoleProgress("verify-bundle", clock, knownTotal: false));
+            var report = BundleVerifier.Verify(folder, keys, new ConsoleProgress("verify-bundle", clock, knownTotal: false));
             var rate = report.Events / Math.Max(clock.Elapsed.TotalSeconds, 1e-3);
             if (report.Ok)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"verify-bundle: OK, {report.Events} events: manifest signed and every file matches, every chain link holds, all events proven in checkpoint {report.CheckpointSize} (root {report.RootHash}) signed by key {report.KeyId}{(trustedPem is null ? " (not pinned: compare this key id with the published one)" : " (the trusted key)")} ({clock.Elapsed.TotalSeconds:0.0}s, {rate:0} events/s)"));
-                return 0;
+                    $"verify-bundle: OK, {report.Events} events: manifest signed and every file matches, every chain link holds, all events proven in checkpoint {report.CheckpointSize} (root {report.RootHash}) signed by key {report.KeyId}{(report.Pinned ? " (the trusted key)" : $" ({SelfSignedWarning}: checked only against the bundle's own {BundleFormat.PublicKey}; anyone can make such a bundle with their own key, so compare this key id with the published one)")} ({clock.Elapsed.TotalSeconds:0.0}s, {rate:0} events/s)"));
+                return Task.FromResult(0);
             }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"verify-bundle: FAILED, {report.Problems.Count + report.MoreProblems} problem(s):"));
             foreach (var problem in report.Problems)
@@ -259,7 +322,7 @@ internal static class IntegrityCommands
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  … and {report.MoreProblems} more"));
             }
-            return 1;
+            return Task.FromResult(1);
         }));
         return command;
     }

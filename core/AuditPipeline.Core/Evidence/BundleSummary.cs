@@ -126,7 +126,7 @@ public sealed class BundleSummary
         }
         h.Append(".</p><p>").Append(Num(manifest.EventCount)).Append(" events, proven included in the log of ")
          .Append(Num(manifest.Checkpoint.Size)).Append(" events whose root <code>").Append(E(manifest.Checkpoint.RootHash))
-         .Append("</code> is signed by key <code>").Append(E(manifest.Checkpoint.KeyId)).Append("</code>. Verify offline with <code>auditctl verify-bundle &lt;this folder&gt;</code>.</p>");
+         .Append("</code> is signed by key <code>").Append(E(manifest.Checkpoint.KeyId)).Append("</code>. Verify offline with <code>auditctl verify-bundle &lt;this folder&gt; --trusted-key &lt;the public key your organisation publishes&gt;</code>, not with the key in this folder.</p>");
         h.Append("<h2>Event types</h2><table><tr><th scope=\"col\">type</th><th scope=\"col\">events</th></tr>");
         foreach (var (type, count) in _eventTypes.OrderBy(t => t.Key, StringComparer.Ordinal))
         {

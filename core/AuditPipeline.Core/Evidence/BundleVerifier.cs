@@ -23,7 +23,10 @@ public sealed class BundleReport
     public long ProofNodes { get; set; }
     public long CheckpointSize { get; set; }
     public string? RootHash { get; set; }
+    /// <summary>The key the signatures were checked with (the trusted key when pinned), else the one public-key.pem holds.</summary>
     public string? KeyId { get; set; }
+    /// <summary>Whether the signatures were checked with a trusted key rather than the bundle's own public-key.pem.</summary>
+    public bool Pinned { get; init; }
     /// <summary>Set for an archive segment purged after the retention period (only its chain hashes remain).</summary>
     public PurgeRecord? Purged { get; set; }
 
@@ -53,10 +56,16 @@ public sealed class BundleReport
 /// </summary>
 public static class BundleVerifier
 {
+    /// <param name="trusted">
+    /// The key(s) every signature must verify with. Pinned: the checkpoint's key id picks a trusted
+    /// key, manifest.sig and the checkpoint are checked with that key, and public-key.pem must be
+    /// that very key (whole SubjectPublicKeyInfo, not just its id). <see cref="TrustedKeys.SelfSigned"/>:
+    /// the bundle's own public-key.pem is used (keys passed in are ignored), which anyone can forge.
+    /// </param>
     /// <param name="now">What "the future" is for a purge record's date (default: this machine's clock).</param>
-    public static BundleReport Verify(string directory, string? trustedPublicKeyPem = null, IProgress<long>? progress = null, DateTimeOffset? now = null)
+    public static BundleReport Verify(string directory, TrustedKeys trusted, IProgress<long>? progress = null, DateTimeOffset? now = null)
     {
-        var report = new BundleReport();
+        var report = new BundleReport { Pinned = trusted.IsPinned };
         if (!Directory.Exists(directory))
         {
             report.Fail($"{directory}: no such bundle folder");
@@ -64,35 +73,37 @@ public static class BundleVerifier
         }
         var manifestBytes = ReadOrFail(directory, BundleFormat.Manifest, report);
         var manifest = ParseManifest(manifestBytes, report);
-        var publicKeyPem = ReadOrFail(directory, BundleFormat.PublicKey, report) is { } pemBytes ? Encoding.ASCII.GetString(pemBytes) : null;
-        var keyId = publicKeyPem is null ? null : CheckpointSigner.KeyIdOfPem(publicKeyPem);
-        if (publicKeyPem is not null && keyId is null)
+        // The shipped key is a hint (and the whole key when self-signed); pinned, it must equal the trusted key.
+        TrustedKey? shipped = null;
+        if (ReadOrFail(directory, BundleFormat.PublicKey, report) is { } pemBytes)
         {
-            report.Fail($"{BundleFormat.PublicKey}: not an ECDSA public key in PEM form");
-        }
-        report.KeyId = keyId;
-        if (trustedPublicKeyPem is not null)
-        {
-            var trusted = CheckpointSigner.KeyIdOfPem(trustedPublicKeyPem);
-            if (trusted is null)
+            shipped = TrustedKeys.Parse(Encoding.ASCII.GetString(pemBytes));
+            if (shipped is null)
             {
-                report.Fail("the trusted key given is not an ECDSA public key in PEM form");
+                report.Fail($"{BundleFormat.PublicKey}: not an ECDSA public key in PEM form");
             }
-            else if (trusted != keyId)
+        }
+        report.KeyId = shipped?.KeyId;
+
+        var checkpoint = ReadCheckpoint(directory, manifest, report);
+        var keys = trusted.IsPinned ? trusted
+            : TrustedKeys.SelfSigned(shipped is null ? null : new Dictionary<string, string> { [shipped.KeyId] = shipped.PublicKeyPem });
+        var signing = SigningKey(keys, shipped, checkpoint?.KeyId ?? manifest?.Checkpoint.KeyId, report);
+        if (signing is not null)
+        {
+            report.KeyId = signing.KeyId;
+            // The manifest signature: without it the file hashes below would prove nothing.
+            if (manifestBytes is not null && ReadOrFail(directory, BundleFormat.ManifestSignature, report) is { } sig
+                && CheckpointSigner.VerifyDocument(signing.PublicKeyPem, manifestBytes, Encoding.ASCII.GetString(sig)) is { } sigProblem)
             {
-                report.Fail($"{BundleFormat.PublicKey}: the bundle is signed by key {keyId ?? "(none)"}, not by the trusted key {trusted}");
+                report.Fail($"{BundleFormat.ManifestSignature}: {sigProblem} ({BundleFormat.Manifest} was changed, or signed by another key than {(trusted.IsPinned ? $"the trusted key {signing.KeyId}" : BundleFormat.PublicKey)})");
+            }
+            if (checkpoint is not null && keys.Verify(checkpoint) is { } problem)
+            {
+                report.Fail($"{BundleFormat.Checkpoint}: {problem}");
             }
         }
 
-        // The manifest signature: without it the file hashes below would prove nothing.
-        if (manifestBytes is not null && publicKeyPem is not null && keyId is not null
-            && ReadOrFail(directory, BundleFormat.ManifestSignature, report) is { } sig
-            && CheckpointSigner.VerifyDocument(publicKeyPem, manifestBytes, Encoding.ASCII.GetString(sig)) is { } sigProblem)
-        {
-            report.Fail($"{BundleFormat.ManifestSignature}: {sigProblem} ({BundleFormat.Manifest} was changed, or signed by another key than {BundleFormat.PublicKey})");
-        }
-
-        var checkpoint = VerifyCheckpoint(directory, manifest, publicKeyPem, keyId, report);
         report.Purged = ReadPurgeRecord(directory, manifest, report, now ?? DateTimeOffset.UtcNow);
         // The other files are hashed while the events are checked: both cores stay busy.
         var files = Task.Run(() => VerifyFileList(directory, manifest, report));
@@ -106,6 +117,36 @@ public static class BundleVerifier
         }
         files.GetAwaiter().GetResult();
         return report;
+    }
+
+    /// <summary>The key the checkpoint names, from <paramref name="keys"/>; a missing or different key is a named failure.</summary>
+    private static TrustedKey? SigningKey(TrustedKeys keys, TrustedKey? shipped, string? signedBy, BundleReport report)
+    {
+        var key = signedBy is null ? null : keys.Find(signedBy);
+        if (keys.IsPinned && shipped is not null)
+        {
+            const string Why = "the bundle was re-signed with another key, or its public key was replaced";
+            if (key is null && !keys.Contains(shipped.SubjectPublicKeyInfo))
+            {
+                report.Fail($"{BundleFormat.PublicKey}: is key {shipped.KeyId}, not a trusted key (trusted: {string.Join(", ", keys.KeyIds)}): {Why}");
+            }
+            else if (key is not null && !key.IsKey(shipped.SubjectPublicKeyInfo))
+            {
+                report.Fail($"{BundleFormat.PublicKey}: is not the trusted key {key.KeyId}{(shipped.KeyId == key.KeyId ? " although it has its key id" : $" (it is key {shipped.KeyId})")}: {Why}");
+            }
+        }
+        if (signedBy is not null && key is null)
+        {
+            if (keys.IsPinned)
+            {
+                report.Fail($"{BundleFormat.Checkpoint}: signed by key {signedBy}, which is not a trusted key (trusted: {string.Join(", ", keys.KeyIds)})");
+            }
+            else if (shipped is not null)
+            {
+                report.Fail($"{BundleFormat.PublicKey}: has key id {shipped.KeyId} but the checkpoint was signed by key {signedBy} (the public key was swapped)");
+            }
+        }
+        return key;
     }
 
     private static byte[]? ReadOrFail(string directory, string name, BundleReport report)
@@ -141,7 +182,8 @@ public static class BundleVerifier
         return null;
     }
 
-    private static Checkpoint? VerifyCheckpoint(string directory, BundleManifest? manifest, string? publicKeyPem, string? keyId, BundleReport report)
+    /// <summary>checkpoint.json parsed and compared with the manifest; its signature is checked by the caller.</summary>
+    private static Checkpoint? ReadCheckpoint(string directory, BundleManifest? manifest, BundleReport report)
     {
         if (ReadOrFail(directory, BundleFormat.Checkpoint, report) is not { } bytes)
         {
@@ -160,17 +202,6 @@ public static class BundleVerifier
         var checkpoint = document.ToCheckpoint();
         report.CheckpointSize = checkpoint.Size;
         report.RootHash = checkpoint.RootHash;
-        if (keyId is not null && publicKeyPem is not null)
-        {
-            if (keyId != checkpoint.KeyId)
-            {
-                report.Fail($"{BundleFormat.PublicKey}: has key id {keyId} but the checkpoint was signed by key {checkpoint.KeyId} (the public key was swapped)");
-            }
-            else if (CheckpointSigner.Verify(checkpoint, new Dictionary<string, string> { [keyId] = publicKeyPem }) is { } problem)
-            {
-                report.Fail($"{BundleFormat.Checkpoint}: {problem}");
-            }
-        }
         if (manifest is not null && (manifest.Checkpoint.Size != checkpoint.Size || manifest.Checkpoint.RootHash != checkpoint.RootHash || manifest.Checkpoint.KeyId != checkpoint.KeyId))
         {
             report.Fail($"{BundleFormat.Checkpoint}: size {checkpoint.Size} / root {checkpoint.RootHash} / key {checkpoint.KeyId} differ from the manifest's");

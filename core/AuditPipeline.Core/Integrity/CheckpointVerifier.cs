@@ -22,9 +22,10 @@ public sealed record CheckpointVerification(IReadOnlyList<CheckpointCheck> Check
 /// </summary>
 public sealed class CheckpointVerifier(NpgsqlDataSource dataSource)
 {
+    /// <param name="trusted">The keys signatures are checked with: pinned ones, never audit.signing_keys or a checkpoint folder's keys/ unless the caller was told to accept that.</param>
     /// <param name="archive">Where months dropped from the hot store are archived: their leaves are read from there.</param>
     public async Task<CheckpointVerification> VerifyAsync(
-        IReadOnlyList<Checkpoint> checkpoints, IReadOnlyDictionary<string, string> publicKeysById, IProgress<long>? progress, CancellationToken ct,
+        IReadOnlyList<Checkpoint> checkpoints, TrustedKeys trusted, IProgress<long>? progress, CancellationToken ct,
         Retention.ArchiveLayout? archive = null)
     {
         var ordered = checkpoints.OrderBy(c => c.Size).ToList();
@@ -46,7 +47,7 @@ public sealed class CheckpointVerifier(NpgsqlDataSource dataSource)
         var next = 0;
         while (next < ordered.Count && ordered[next].Size == 0)
         {
-            checks.Add(Check(ordered[next++], MerkleTree.EmptyRoot(), publicKeysById));
+            checks.Add(Check(ordered[next++], MerkleTree.EmptyRoot(), trusted));
         }
         var upTo = Math.Min(ordered[^1].Size, logSize);
         await foreach (var (position, chainHash) in LeavesAsync(upTo, archive, ct))
@@ -54,7 +55,7 @@ public sealed class CheckpointVerifier(NpgsqlDataSource dataSource)
             range.AppendLeaf(StoredMerkleTree.LeafHash(position, chainHash));
             while (next < ordered.Count && ordered[next].Size == position)
             {
-                checks.Add(Check(ordered[next++], range.Root(), publicKeysById));
+                checks.Add(Check(ordered[next++], range.Root(), trusted));
             }
             if (completed.Count >= 4096 || position == upTo)
             {
@@ -67,7 +68,7 @@ public sealed class CheckpointVerifier(NpgsqlDataSource dataSource)
             }
         }
         // Checkpoints past the end of the log: the log lost its tail.
-        checks.AddRange(ordered.Skip(next).Select(c => new CheckpointCheck(c, SignatureProblem(c, publicKeysById), null, false)));
+        checks.AddRange(ordered.Skip(next).Select(c => new CheckpointCheck(c, trusted.Verify(c), null, false)));
         return new CheckpointVerification(checks, range.Size, firstChanged);
     }
 
@@ -117,13 +118,11 @@ public sealed class CheckpointVerifier(NpgsqlDataSource dataSource)
         }
     }
 
-    private static CheckpointCheck Check(Checkpoint c, byte[] root, IReadOnlyDictionary<string, string> keys)
+    private static CheckpointCheck Check(Checkpoint c, byte[] root, TrustedKeys trusted)
     {
         var hex = Convert.ToHexStringLower(root);
-        return new CheckpointCheck(c, SignatureProblem(c, keys), hex, hex == c.RootHash);
+        return new CheckpointCheck(c, trusted.Verify(c), hex, hex == c.RootHash);
     }
-
-    private static string? SignatureProblem(Checkpoint c, IReadOnlyDictionary<string, string> keys) => CheckpointSigner.Verify(c, keys);
 
     private async Task<(long, long)?> FirstDifferenceAsync(List<(long Index, byte[] Hash)> computed, CancellationToken ct)
     {

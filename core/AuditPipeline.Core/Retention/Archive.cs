@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
 using AuditPipeline.Core.Evidence;
+using AuditPipeline.Core.Integrity;
 
 namespace AuditPipeline.Core.Retention;
 
@@ -252,7 +253,7 @@ public sealed class ArchiveLayout(string root)
         }
         return VerifiedSegments.GetOrAdd((dir, manifest, events.Length, events.LastWriteTimeUtc, trustedPublicKeyPem), _ =>
         {
-            var report = BundleVerifier.Verify(dir, trustedPublicKeyPem);
+            var report = BundleVerifier.Verify(dir, TrustedKeys.Pinned([trustedPublicKeyPem]));
             return report.Ok ? null : $"segment {month} does not verify: {string.Join("; ", report.Problems.Take(3))}";
         });
     }
@@ -293,6 +294,8 @@ public static class ArchiveVerifier
     {
         var layout = new ArchiveLayout(root);
         var report = new ArchiveReport();
+        // Unchanged for now: without a key, segments are checked against their own public keys (archive verify --trusted-key pins).
+        var trust = trustedPublicKeyPem is null ? TrustedKeys.SelfSigned() : TrustedKeys.Pinned([trustedPublicKeyPem]);
         List<ArchivedSegment> index;
         try
         {
@@ -317,7 +320,7 @@ public static class ArchiveVerifier
                 report.Problems.Add($"{name}: missing ({entry.Path})");
                 continue;
             }
-            var bundle = BundleVerifier.Verify(dir, trustedPublicKeyPem, now: now);
+            var bundle = BundleVerifier.Verify(dir, trust, now: now);
             report.Problems.AddRange(bundle.Problems.Select(p => $"{name}: {p}"));
             report.Segments++;
             report.Events += bundle.Events;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using AuditPipeline.Core.Contract;
 using AuditPipeline.Core.Evidence;
+using AuditPipeline.Core.Integrity;
 using AuditPipeline.Core.Store;
 using Npgsql;
 using NpgsqlTypes;
@@ -194,7 +195,8 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
         {
             throw new RetentionRefusedException($"{key}: its archive segment {directory} is missing; refusing to drop the only copy");
         }
-        var check = BundleVerifier.Verify(directory, trustedPublicKeyPem, now: clock.GetUtcNow());
+        // Unchanged for now: without a key, the segment is checked against its own public key (archive drop --trusted-key pins).
+        var check = BundleVerifier.Verify(directory, trustedPublicKeyPem is null ? TrustedKeys.SelfSigned() : TrustedKeys.Pinned([trustedPublicKeyPem]), now: clock.GetUtcNow());
         if (!check.Ok)
         {
             throw new RetentionRefusedException($"{key}: its archive segment does not verify ({string.Join("; ", check.Problems.Take(3))}); refusing to drop the only good copy");
@@ -308,7 +310,8 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
         }
         else
         {
-            var check = BundleVerifier.Verify(directory, now: clock.GetUtcNow());
+            // Integrity before deleting, not authorship: this segment is the one recorded at sealing (checked above).
+            var check = BundleVerifier.Verify(directory, TrustedKeys.SelfSigned(), now: clock.GetUtcNow());
             if (!check.Ok)
             {
                 throw new RetentionRefusedException($"{key}: its archive segment does not verify ({string.Join("; ", check.Problems.Take(3))}); investigate before purging");
