@@ -58,7 +58,6 @@ public sealed class AttackSuiteTests(ApiFixture fx) : IDisposable
         "INSERT INTO audit.dropped_months (month, manifest_sha256, dropped_at, dropped_by) VALUES ('2020-01-01', decode(repeat('00', 32), 'hex'), now(), 'x')",
         "SELECT audit.append_commit_checked(1, 2, now(), false)",
         "SELECT audit.append_internal('api keys', 'api-key.v1', gen_random_uuid(), now(), '{}')",
-        "SELECT audit.release_legal_hold(gen_random_uuid(), now(), 'x', 'y')",
     ];
 
     /// <summary>Writes only some services make; every other service is refused.</summary>
@@ -71,6 +70,7 @@ public sealed class AttackSuiteTests(ApiFixture fx) : IDisposable
             [ServiceRole.Ingest, ServiceRole.Detector, ServiceRole.Api, ServiceRole.Ops]),
         ("INSERT INTO audit.sealed_months (month, segment, manifest_sha256, events, checkpoint_size, sealed_at, sealed_by) VALUES ('2020-01-01', 's', decode(repeat('00', 32), 'hex'), 0, 0, now(), 'x')", [ServiceRole.Ops]),
         ("SELECT audit_admin.create_api_key(gen_random_uuid(), '{\"action\":\"created\",\"key_id\":\"bbbbbbbbbbbb\",\"owner\":\"mallory\",\"roles\":[\"admin\"],\"teams\":[],\"owners\":[],\"at\":\"2026-01-01T00:00:00Z\"}', decode(repeat('00', 16), 'hex'), decode(repeat('00', 32), 'hex'))", [ServiceRole.Ops]),
+        ("SELECT audit.release_legal_hold(gen_random_uuid(), now(), 'x', 'y')", [ServiceRole.Ops]),
         ("INSERT INTO audit.subject_keys (key_id, subject_ref, wrapped_key, created_at) VALUES (gen_random_uuid(), decode(repeat('00', 32), 'hex'), decode(repeat('00', 92), 'hex'), now())", [ServiceRole.Ingest]),
     ];
 
