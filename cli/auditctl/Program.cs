@@ -17,6 +17,7 @@ var root = new RootCommand("auditctl: operate AuditPipeline (schema, verificatio
     DetectCommand.Create(),
     AlertCommands.Create(),
     KeyCommands.Create(),
+    AgentCommands.Create(),
     EmitCommands.CreateEmit(),
     EmitCommands.CreateSimulate(),
     StoreCommands.Create(),

@@ -40,7 +40,8 @@ public static class ProjectionsServiceCollectionExtensions
         {
             return null;
         }
-        return new CheckpointService(sp.GetRequiredService<NpgsqlDataSource>(), integrity.LoadSigner(),
-            CheckpointService.SinksFrom(integrity, sp.GetRequiredService<IOptions<KafkaOptions>>().Value));
+        var signer = integrity.LoadSigner();
+        return new CheckpointService(sp.GetRequiredService<NpgsqlDataSource>(), signer,
+            CheckpointService.SinksFrom(integrity, sp.GetRequiredService<IOptions<KafkaOptions>>().Value), earlierKeys: integrity.LoadTrustedKeys(signer));
     }
 }

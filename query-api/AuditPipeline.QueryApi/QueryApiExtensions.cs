@@ -87,13 +87,16 @@ public static class QueryApiExtensions
         var integrity = new IntegrityOptions();
         builder.Configuration.GetSection(IntegrityOptions.Section).Bind(integrity);
         builder.Services.AddOptions<IntegrityOptions>().BindConfiguration(IntegrityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        // What archive segments and earlier checkpoints are checked against: this API's own key and
+        // Integrity:TrustedKeyFiles, never keys from the database or the archive.
+        builder.Services.AddSingleton(sp => new ApiTrustedKeys(integrity.LoadTrustedKeys(sp.GetService<CheckpointSigner>())));
         if (!integrity.HasSigningKey)
         {
             return;
         }
         builder.Services.AddSingleton(_ => integrity.LoadSigner());
         builder.Services.AddSingleton(sp => new CheckpointService(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<CheckpointSigner>(),
-            CheckpointService.SinksFrom(integrity, sp.GetRequiredService<IOptions<KafkaOptions>>().Value)));
+            CheckpointService.SinksFrom(integrity, sp.GetRequiredService<IOptions<KafkaOptions>>().Value), earlierKeys: sp.GetRequiredService<ApiTrustedKeys>().Keys));
         builder.Services.AddSingleton(sp => new BundleExporter(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<CheckpointService>(),
             sp.GetRequiredService<CheckpointSigner>()));
     }
@@ -140,6 +143,9 @@ public static class QueryApiExtensions
         return app;
     }
 }
+
+/// <summary>The keys this API verifies checkpoints and archive segments with; null when it has none (archived answers are then not verified).</summary>
+public sealed record ApiTrustedKeys(TrustedKeys? Keys);
 
 /// <summary>The API's reader of redacted fields; null when no master key is configured.</summary>
 public sealed record ApiRedaction(PayloadRevealer? Revealer);

@@ -68,7 +68,8 @@ public sealed partial class DeploymentTests
             }
             if (kind == "Secret" && name == "auditpipeline-secrets")
             {
-                used.AddRange(Map(o, "stringData").Select(d => ($"{file} Secret", d.Key)));
+                // db-<role> keys are per-workload credentials, mounted under the setting's name (checked below).
+                used.AddRange(Map(o, "stringData").Where(d => !d.Key.StartsWith("db-", StringComparison.Ordinal)).Select(d => ($"{file} Secret", d.Key)));
             }
             foreach (var container in Containers(o).Where(c => Scalar(c, "image")?.StartsWith("auditpipeline", StringComparison.Ordinal) == true))
             {
@@ -121,6 +122,50 @@ public sealed partial class DeploymentTests
                 Assert.True(declared.Contains(source), $"compose {name} uses undeclared secret {source}");
             }
             Assert.DoesNotContain("Password=", Render(service), StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    [Fact]
+    public void Each_workload_mounts_only_its_own_database_credential()
+    {
+        // Kubernetes: which db-<role> keys of the secret each workload mounts (as Store__ConnectionString).
+        var expectedK8s = new Dictionary<string, string[]>
+        {
+            ["ingest"] = ["ingest"], ["projections"] = ["projector"], ["detectors"] = ["detector"], ["query-api"] = ["api"],
+            ["migrate"] = [], ["checkpoint-verify"] = ["ops"], ["retention-run"] = ["ops"],
+        };
+        var seen = new Dictionary<string, string[]>();
+        foreach (var (_, o) in KubernetesObjects())
+        {
+            if (Scalar(o, "kind") is not ("Deployment" or "Job" or "CronJob"))
+            {
+                continue;
+            }
+            var mounted = SecretItems(o).Where(i => i.Path == "Store__ConnectionString").Select(i => i.Key).ToList();
+            Assert.DoesNotContain("Store__ConnectionString", mounted);
+            seen[Scalar(o, "metadata", "name")!] = [.. mounted.Where(k => k.StartsWith("db-", StringComparison.Ordinal)).Select(k => k[3..]).Distinct().Order()];
+        }
+        Assert.Equal(expectedK8s.Keys.Order(), seen.Keys.Order());
+        foreach (var (workload, roles) in expectedK8s)
+        {
+            Assert.True(roles.SequenceEqual(seen[workload]), $"{workload} mounts [{string.Join(", ", seen[workload])}], expected [{string.Join(", ", roles)}]");
+        }
+
+        // Compose: the secret mounted as Store__ConnectionString is the service's own.
+        var expectedCompose = new Dictionary<string, string?>
+        {
+            ["ingest"] = "db-ingest", ["projections"] = "db-projector", ["detectors"] = "db-detector", ["query-api"] = "db-api", ["migrate"] = null,
+        };
+        var compose = (YamlMappingNode)Load(Path.Combine(Production, "compose.yaml")).Documents[0].RootNode;
+        foreach (var (name, service) in Map(compose, "services"))
+        {
+            if (Scalar(service, "image") is not { } image || !image.StartsWith("auditpipeline", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            var credentials = Seq(service, "secrets").Where(x => Scalar(x, "target") == "/run/secrets/auditpipeline/Store__ConnectionString").Select(x => Scalar(x, "source")).ToList();
+            Assert.True(expectedCompose.ContainsKey(name), $"compose service {name} is not expected");
+            Assert.Equal(expectedCompose[name] is { } own ? [own] : [], credentials);
         }
     }
 
@@ -279,6 +324,31 @@ public sealed partial class DeploymentTests
         Node(node, path) is YamlMappingNode map ? Effective(map).Select(c => (c.Key, c.Value)) : [];
 
     private static IEnumerable<YamlNode> Seq(YamlNode node, params string[] path) => Node(node, path) is YamlSequenceNode seq ? seq.Children : [];
+
+    /// <summary>Every secret item (key → path) anywhere under a node.</summary>
+    private static IEnumerable<(string Key, string Path)> SecretItems(YamlNode node)
+    {
+        switch (node)
+        {
+            case YamlMappingNode map:
+                if (map.Children.TryGetValue(new YamlScalarNode("key"), out var k) && map.Children.TryGetValue(new YamlScalarNode("path"), out var p)
+                    && k is YamlScalarNode key && p is YamlScalarNode path)
+                {
+                    yield return (key.Value!, path.Value!);
+                }
+                foreach (var child in map.Children.Values.SelectMany(SecretItems))
+                {
+                    yield return child;
+                }
+                break;
+            case YamlSequenceNode seq:
+                foreach (var child in seq.Children.SelectMany(SecretItems))
+                {
+                    yield return child;
+                }
+                break;
+        }
+    }
 
     private static string Render(YamlNode node)
     {

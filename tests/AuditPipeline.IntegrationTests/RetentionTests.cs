@@ -69,11 +69,16 @@ public sealed class RetentionTests(PipelineFixture fx) : IDisposable
         var october = (await StoreSubscription.ReadAfterAsync(ds, 0, 1, default))[0];
         Assert.True((await new ProofService(ds).InclusionAsync(october.EventId, null, default)).Verified);
 
-        var (whyExit, whyText) = await fx.AuditctlAsync(store, env, "why", approved.ToString(), "--archive", archive);
+        var (whyExit, whyText) = await fx.AuditctlAsync(store, env, "why", approved.ToString(), "--archive", archive,
+            "--trusted-key", await IntegrityKit.WritePublicKeyAsync(_signer, _work));
         Assert.True(whyExit == 0, whyText);
         Assert.Contains("archived: sealed month 2026-09", whyText);
         Assert.Contains("bob@example.com", whyText);
-        Assert.Contains("verified: the archived event matches its chain hash", whyText);
+        Assert.Contains("verified: the archive segment verifies against the trusted key", whyText);
+        // Its twin: without a key to check the segment against, an archived answer is not called verified.
+        var (unpinnedExit, unpinnedText) = await fx.AuditctlAsync(store, env, "why", approved.ToString(), "--archive", archive);
+        Assert.True(unpinnedExit == 3, unpinnedText);
+        Assert.Contains("NOT VERIFIED: no trusted checkpoint key is configured", unpinnedText);
 
         // A read-model rebuild after the drop replays the archive first, then the hot store (passing the dropped hole).
         var actions = await store.CountAsync("SELECT count(*) FROM audit_read.authorizations");

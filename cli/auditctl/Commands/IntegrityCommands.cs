@@ -39,7 +39,7 @@ internal static class IntegrityCommands
             var sinks = CheckpointService.SinksFrom(integrity, CliSettings.Kafka());
             try
             {
-                var checkpoint = await new CheckpointService(ds, signer, sinks).CreateAsync(parse.GetValue(size), "auditctl", ct);
+                var checkpoint = await new CheckpointService(ds, signer, sinks, earlierKeys: CliSettings.Integrity().LoadTrustedKeys(signer)).CreateAsync(parse.GetValue(size), "auditctl", ct);
                 Console.WriteLine(JsonSerializer.Serialize(checkpoint with { PublicKeyPem = null }, Json));
             }
             finally
@@ -266,7 +266,7 @@ internal static class IntegrityCommands
             var progress = new ConsoleProgress("export", clock);
             try
             {
-                var result = await new BundleExporter(ds, new CheckpointService(ds, signer, sinks), signer).ExportAsync(request, parse.GetValue(output)!, progress, ct);
+                var result = await new BundleExporter(ds, new CheckpointService(ds, signer, sinks, earlierKeys: CliSettings.Integrity().LoadTrustedKeys(signer)), signer).ExportAsync(request, parse.GetValue(output)!, progress, ct);
                 progress.Done();
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"export: {result.Events} events in {result.Directory} ({result.Bytes / 1e6:0.0} MB) in {clock.Elapsed.TotalSeconds:0.0}s, proven against checkpoint {result.Checkpoint.Size} (root {result.Checkpoint.RootHash}, key {result.Checkpoint.KeyId}); peak memory {PeakRssMb():0} MB"));

@@ -28,7 +28,7 @@ internal static class RetentionCommands
             var integrity = CliSettings.Integrity();
             using var signer = integrity.LoadSigner();
             var sealedMonth = await Service(ds).SealAsync(ArchiveLayout.ParseMonth(parse.GetValue(month)!), new ArchiveLayout(parse.GetValue(ArchiveRoot)!),
-                new BundleExporter(ds, new CheckpointService(ds, signer, []), signer), parse.GetValue(by)!, ct);
+                new BundleExporter(ds, new CheckpointService(ds, signer, [], earlierKeys: CliSettings.Integrity().LoadTrustedKeys(signer)), signer), parse.GetValue(by)!, ct);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"sealed {ArchiveLayout.MonthKey(sealedMonth.Month)}: {sealedMonth.Events} events in {sealedMonth.Segment}, manifest sha256 {sealedMonth.ManifestSha256}, proven against checkpoint {sealedMonth.CheckpointSize}"));
             return 0;
@@ -113,7 +113,7 @@ internal static class RetentionCommands
             await using var ds = CliSettings.AppDataSource();
             await using var owner = CliSettings.AdminDataSource();
             using var signer = CliSettings.Integrity().LoadSigner();
-            var report = await Service(ds).RunPolicyAsync(policy, new ArchiveLayout(root), new BundleExporter(ds, new CheckpointService(ds, signer, []), signer), owner,
+            var report = await Service(ds).RunPolicyAsync(policy, new ArchiveLayout(root), new BundleExporter(ds, new CheckpointService(ds, signer, [], earlierKeys: CliSettings.Integrity().LoadTrustedKeys(signer)), signer), owner,
                 parse.GetValue(by)!, ct);
             Console.WriteLine($"retention run (hot {policy.HotMonths} months, kept {policy.Years} years): sealed [{string.Join(", ", report.Sealed)}], dropped [{string.Join(", ", report.Dropped)}], purged [{string.Join(", ", report.Purged)}]");
             report.Kept.ForEach(k => Console.WriteLine($"  kept: {k}"));

@@ -11,9 +11,9 @@ internal static class WhyCommand
         var eventId = new Argument<Guid?>("event-id") { Description = "The action's event id", Arity = ArgumentArity.ZeroOrOne };
         var latestApproved = new Option<bool>("--latest-approved") { Description = "Explain the most recent action that needed an approval" };
         var archive = new Option<string?>("--archive") { Description = "Look in the archive too (actions of months dropped from the hot store)" };
-        var trusted = new Option<string?>("--trusted-key") { Description = "Public key (PEM) archive segments must be signed with; without it an archived answer is not verified" };
+        var trusted = new Option<string[]>("--trusted-key") { Description = "Public key (PEM file, or a folder of them) archive segments must be signed with; repeatable; without it an archived answer is not verified", AllowMultipleArgumentsPerToken = false };
         var command = new Command("why", "Why was this action authorized? The path from the human to the decision, with integrity") { eventId, latestApproved, archive, trusted };
-        command.SetAction(async (parse, ct) =>
+        command.SetAction((parse, ct) => CliRun.Guarded("why", async () =>
         {
             await using var dataSource = CliSettings.AppDataSource();
             var id = parse.GetValue(eventId);
@@ -27,9 +27,9 @@ internal static class WhyCommand
                 Console.Error.WriteLine("give an event id (or --latest-approved)");
                 return 2;
             }
-            var trustedPem = parse.GetValue(trusted) is { } keyFile ? await File.ReadAllTextAsync(keyFile, ct) : null;
+            var trustedKeys = parse.GetValue(trusted) is { Length: > 0 } keyPaths ? AuditPipeline.Core.Integrity.TrustedKeys.Load(keyPaths) : null;
             var answer = await new WhyAuthorizedQuery(dataSource).AnswerAsync(id.Value,
-                parse.GetValue(archive) is { } root ? new AuditPipeline.Core.Retention.ArchiveLayout(root) : null, trustedPem, ct);
+                parse.GetValue(archive) is { } root ? new AuditPipeline.Core.Retention.ArchiveLayout(root) : null, trustedKeys, ct);
             if (answer is null)
             {
                 Console.Error.WriteLine($"no action event with id {id} in the store{(parse.GetValue(archive) is null ? " (give --archive for months dropped from the hot store)" : "")}");
@@ -45,7 +45,7 @@ internal static class WhyCommand
                 : answer.ArchivedMonth is null ? "verified: the hash matches the stored event and links to the previous one; shown from those bytes"
                 : "verified: the archive segment verifies against the trusted key, and the archived event matches its chain hash and links to the previous one"));
             return answer.IntegrityVerified ? 0 : 3;
-        });
+        }));
         return command;
     }
 

@@ -29,7 +29,20 @@ public sealed class IntegrityOptions
     /// <summary>How often the tree projection signs a checkpoint when the log has grown.</summary>
     [Range(1, 86_400)] public int CheckpointIntervalSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// Public keys (PEM files, or folders of them) whose checkpoints a service trusts besides its own
+    /// signing key's: earlier keys after a rotation. Never read from the database or the data checked.
+    /// </summary>
+    public string[] TrustedKeyFiles { get; set; } = [];
+
     public bool HasSigningKey => !string.IsNullOrWhiteSpace(SigningKeyPem) || !string.IsNullOrWhiteSpace(SigningKeyFile);
+
+    /// <summary>The signer's own public key and <see cref="TrustedKeyFiles"/>; null when there is neither.</summary>
+    public TrustedKeys? LoadTrustedKeys(CheckpointSigner? signer)
+    {
+        var own = signer is null ? [] : new[] { signer.PublicKeyPem };
+        return TrustedKeyFiles.Length > 0 ? TrustedKeys.Load(TrustedKeyFiles).With(own) : signer is null ? null : TrustedKeys.Pinned(own);
+    }
 
     /// <summary>Loads the signing key; errors name the setting, never the key material.</summary>
     public CheckpointSigner LoadSigner()
@@ -161,7 +174,7 @@ public sealed class TreeTamperedException(string message) : Exception(message);
 /// events' chain hashes since. A Merkle node planted in the table, or a forged checkpoint row, can
 /// therefore never get a genuine signature.
 /// </summary>
-public sealed class CheckpointService(NpgsqlDataSource dataSource, CheckpointSigner signer, IReadOnlyList<ICheckpointSink> sinks, TimeProvider? clock = null)
+public sealed class CheckpointService(NpgsqlDataSource dataSource, CheckpointSigner signer, IReadOnlyList<ICheckpointSink> sinks, TimeProvider? clock = null, TrustedKeys? earlierKeys = null)
 {
     private readonly StoredMerkleTree _tree = new(dataSource);
     private readonly CheckpointLog _log = new(dataSource);
@@ -230,17 +243,17 @@ public sealed class CheckpointService(NpgsqlDataSource dataSource, CheckpointSig
         return range.Root();
     }
 
-    /// <summary>The newest checkpoint at or below a size whose signature this signer's own key verifies.</summary>
+    /// <summary>The newest checkpoint at or below a size whose signature this signer's own key (or a configured earlier key) verifies.</summary>
     private async Task<Checkpoint?> TrustedAnchorAsync(long size, CancellationToken ct)
     {
-        var trusted = new Dictionary<string, string> { [signer.KeyId] = signer.PublicKeyPem };
+        var trusted = earlierKeys?.With([signer.PublicKeyPem]) ?? TrustedKeys.Pinned([signer.PublicKeyPem]);
         var before = size + 1;
         for (var pages = 0; pages < 100; pages++)
         {
             var page = await _log.ListAsync(before, 100, ct);
             foreach (var c in page)
             {
-                if (c.KeyId == signer.KeyId && CheckpointSigner.Verify(c, trusted) is null)
+                if (trusted.Find(c.KeyId) is not null && trusted.Verify(c) is null)
                 {
                     return c;
                 }

@@ -35,6 +35,11 @@ public sealed class TrustedKeys
 
     public IReadOnlyCollection<string> KeyIds => _byId.Keys;
 
+    public IReadOnlyCollection<TrustedKey> Keys => _byId.Values;
+
+    /// <summary>These keys and more (a signer's own key added to the configured ones).</summary>
+    public TrustedKeys With(IEnumerable<string> publicKeyPems) => Pinned(Keys.Select(k => k.PublicKeyPem).Concat(publicKeyPems));
+
     /// <summary>Keys the verifier holds itself; each must be an ECDSA P-256 public key in PEM form.</summary>
     public static TrustedKeys Pinned(IEnumerable<string> publicKeyPems)
     {

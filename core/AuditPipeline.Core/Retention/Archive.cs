@@ -226,7 +226,7 @@ public sealed class ArchiveLayout(string root)
         return null;
     }
 
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Dir, string Manifest, long Length, DateTime Written, string Key), string?> VerifiedSegments = new();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Dir, string Manifest, long Length, DateTime Written, string Keys), string?> VerifiedSegments = new();
 
     /// <summary>
     /// Why a month's segment cannot be trusted (null: it verifies): the whole segment checked as an
@@ -234,7 +234,7 @@ public sealed class ArchiveLayout(string root)
     /// checkpoint, every chain link and inclusion), and its manifest against the index. The result is
     /// kept for as long as the manifest and the events file are unchanged.
     /// </summary>
-    public string? SegmentProblem(string month, string trustedPublicKeyPem)
+    public string? SegmentProblem(string month, TrustedKeys trusted)
     {
         if (ReadIndex().FirstOrDefault(s => s.Month == month) is not { } segment)
         {
@@ -251,9 +251,9 @@ public sealed class ArchiveLayout(string root)
         {
             return $"segment {month}: its manifest's SHA-256 differs from the archive index (the segment was replaced)";
         }
-        return VerifiedSegments.GetOrAdd((dir, manifest, events.Length, events.LastWriteTimeUtc, trustedPublicKeyPem), _ =>
+        return VerifiedSegments.GetOrAdd((dir, manifest, events.Length, events.LastWriteTimeUtc, string.Join(",", trusted.KeyIds.Order(StringComparer.Ordinal))), _ =>
         {
-            var report = BundleVerifier.Verify(dir, TrustedKeys.Pinned([trustedPublicKeyPem]));
+            var report = BundleVerifier.Verify(dir, trusted);
             return report.Ok ? null : $"segment {month} does not verify: {string.Join("; ", report.Problems.Take(3))}";
         });
     }

@@ -50,7 +50,7 @@ public sealed class WhyAuthorizedQuery(NpgsqlDataSource dataSource)
     /// unknown id opens none). Null: no action event with that id.
     /// </summary>
     /// <param name="mayRead">Asked with the event's agent as soon as it is known, before any further work; false answers null, as for an absent event.</param>
-    public async Task<WhyAuthorized?> AnswerAsync(Guid eventId, Retention.ArchiveLayout? archive, string? trustedPublicKeyPem, CancellationToken ct,
+    public async Task<WhyAuthorized?> AnswerAsync(Guid eventId, Retention.ArchiveLayout? archive, Integrity.TrustedKeys? trusted, CancellationToken ct,
         Func<string, CancellationToken, Task<bool>>? mayRead = null)
     {
         await using var cmd = dataSource.CreateCommand(SqlScripts.Query("why_authorized"));
@@ -76,7 +76,7 @@ public sealed class WhyAuthorizedQuery(NpgsqlDataSource dataSource)
         {
             return null;
         }
-        return FromArchive(archive, archived, trustedPublicKeyPem);
+        return FromArchive(archive, archived, trusted);
     }
 
     /// <summary>The hot store's answer only (null: not in the hot store).</summary>
@@ -153,7 +153,7 @@ public sealed class WhyAuthorizedQuery(NpgsqlDataSource dataSource)
     /// same checks as auditctl archive verify, against the trusted key), then the line's chain hash is
     /// recomputed from its bytes and its link checked.
     /// </summary>
-    public static WhyAuthorized? FromArchive(Retention.ArchiveLayout archive, Retention.ArchivedEvent a, string? trustedPublicKeyPem)
+    public static WhyAuthorized? FromArchive(Retention.ArchiveLayout archive, Retention.ArchivedEvent a, Integrity.TrustedKeys? trusted)
     {
         if (a.EventType != AgentActionOccurred.TypeName)
         {
@@ -167,9 +167,9 @@ public sealed class WhyAuthorizedQuery(NpgsqlDataSource dataSource)
             hashMatches, expected is not null && expected.AsSpan().SequenceEqual(a.PrevHash), StoredInHotStore: false)
         {
             ArchivedMonth = a.Month,
-            ArchiveProblem = trustedPublicKeyPem is null
+            ArchiveProblem = trusted is null
                 ? "no trusted checkpoint key is configured, so the archive segment could not be verified"
-                : archive.SegmentProblem(a.Month, trustedPublicKeyPem),
+                : archive.SegmentProblem(a.Month, trusted),
         };
     }
 

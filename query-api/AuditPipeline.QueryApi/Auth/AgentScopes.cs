@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using AuditPipeline.ClickHouse;
+using AuditPipeline.Core.Access;
 using Npgsql;
 
 namespace AuditPipeline.QueryApi.Auth;
@@ -12,17 +13,12 @@ namespace AuditPipeline.QueryApi.Auth;
 /// </summary>
 public sealed class AgentScopes(NpgsqlDataSource db)
 {
+    private readonly AgentScopeStore _store = new(db);
+
     public async Task<bool> AllowsAsync(ClaimsPrincipal user, string agentId, CancellationToken ct)
     {
         var scope = AccessScope.Of(user);
-        if (!scope.IsScoped)
-        {
-            return true;
-        }
-        await using var cmd = db.CreateCommand("SELECT team, owner FROM audit.agent_scope WHERE agent_id = @agent_id");
-        cmd.Parameters.AddWithValue("agent_id", agentId);
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) && scope.Allows(reader.IsDBNull(0) ? null : reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1));
+        return !scope.IsScoped || (await _store.FindAsync(agentId, ct) is { } pinned && scope.Allows(pinned.Team, pinned.Owner));
     }
 
     /// <summary>The agents a scoped principal may see, as a ClickHouse condition on <c>agent_id</c> (values quoted by <see cref="ClickHouseSql.Literal(string)"/>).</summary>
@@ -33,16 +29,7 @@ public sealed class AgentScopes(NpgsqlDataSource db)
         {
             return "1";
         }
-        await using var cmd = db.CreateCommand(
-            "SELECT agent_id FROM audit.agent_scope WHERE team = ANY(@teams) OR owner = ANY(@owners) ORDER BY agent_id");
-        cmd.Parameters.AddWithValue("teams", scope.Teams.ToArray());
-        cmd.Parameters.AddWithValue("owners", scope.Owners.ToArray());
-        var agents = new List<string>();
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            agents.Add(reader.GetString(0));
-        }
+        var agents = await _store.AgentsOfAsync(scope.Teams, scope.Owners, ct);
         return agents.Count == 0 ? "0" : $"agent_id IN ({string.Join(", ", agents.Select(ClickHouseSql.Literal))})";
     }
 }

@@ -31,10 +31,10 @@ public static class AuditEndpoints
     public static void Map(WebApplication app)
     {
         app.MapGet("/v1/events/{eventId:guid}/why", async (Guid eventId, HttpContext http, WhyAuthorizedQuery why, AgentScopes scopes, ApiRedaction redaction,
-            IOptions<QueryApiOptions> options, CancellationToken ct) =>
+            ApiTrustedKeys trusted, IOptions<QueryApiOptions> options, CancellationToken ct) =>
         {
             var archive = options.Value.ArchiveDirectory is { Length: > 0 } root ? new ArchiveLayout(root) : null;
-            var answer = await why.AnswerAsync(eventId, archive, http.RequestServices.GetService<Core.Integrity.CheckpointSigner>()?.PublicKeyPem, ct,
+            var answer = await why.AnswerAsync(eventId, archive, trusted.Keys, ct,
                 (agent, token) => scopes.AllowsAsync(http.User, agent, token));
             if (answer is null)
             {
