@@ -126,6 +126,23 @@ public sealed class ApiFixture : IAsyncLifetime, IDisposable
             b.UseSetting("QueryApi:Burst", burst.ToString(System.Globalization.CultureInfo.InvariantCulture));
         });
 
+    /// <summary>Runs the read-model and Merkle-tree projections over everything in the store (test set-up).</summary>
+    public static async Task ProjectReadModelsAndTreeAsync(Npgsql.NpgsqlDataSource ds)
+    {
+        await new StoreSubscription(ds, ReadModelProjection.SubscriptionName, new ReadModelProjection(ds).HandleAsync,
+            new SubscriptionOptions { StopWhenCaughtUp = true }).RunAsync(default);
+        await new StoreSubscription(ds, MerkleTreeProjection.SubscriptionName, new MerkleTreeProjection(ds, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).HandleAsync,
+            new SubscriptionOptions { StopWhenCaughtUp = true }).RunAsync(default);
+    }
+
+    /// <summary>A client of an API factory that sends a bearer token.</summary>
+    public static HttpClient Bearer(WebApplicationFactory<QueryApiOptions> factory, string token)
+    {
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
     public HttpClient Client(string? principal, WebApplicationFactory<QueryApiOptions>? factory = null) =>
         ClientWithToken(principal is null ? null : Tokens[principal], factory);
 

@@ -39,7 +39,7 @@ public sealed class ArchiveAndRedactionApiTests(ApiFixture fx) : IDisposable
         await events.AppendAsync([TestEvents.Incoming(denied), TestEvents.Incoming(approved)], [], default);
         clock.Now = DateTimeOffset.UtcNow;
         await events.AppendAsync(TestEvents.AcrossFleet(fleet, 30), [], default);
-        await ProjectAsync(ds);
+        await ApiFixture.ProjectReadModelsAndTreeAsync(ds);
         var archive = new ArchiveLayout(Path.Combine(_work, "archive"));
         var retention = new RetentionService(ds, events, clock);
         await retention.SealAsync(new DateOnly(2026, 9, 1), archive, new BundleExporter(ds, new CheckpointService(ds, fx.Signer, []), fx.Signer), "ops@example.com", default);
@@ -47,14 +47,14 @@ public sealed class ArchiveAndRedactionApiTests(ApiFixture fx) : IDisposable
         var token = await AuditorTokenAsync(ds);
 
         await using var withArchive = fx.CreateFactory(store, new Dictionary<string, string> { ["QueryApi:ArchiveDirectory"] = archive.Root });
-        var answer = await Client(withArchive, token).GetFromJsonAsync<JsonElement>($"/v1/events/{approved.EventId}/why");
+        var answer = await ApiFixture.Bearer(withArchive, token).GetFromJsonAsync<JsonElement>($"/v1/events/{approved.EventId}/why");
         Assert.Equal("2026-09", answer.GetProperty("archivedMonth").GetString());
         Assert.True(answer.GetProperty("integrity").GetProperty("verified").GetBoolean());
         Assert.Contains(answer.GetProperty("path").EnumerateArray(), l => l.GetProperty("kind").GetString() == "approval");
 
         await using var hotOnly = fx.CreateFactory(store, new Dictionary<string, string>());
         // Without the archive only the read model's copy is left, and a copy is never evidence: nothing is shown.
-        var unverified = await Client(hotOnly, token).GetAsync($"/v1/events/{approved.EventId}/why");
+        var unverified = await ApiFixture.Bearer(hotOnly, token).GetAsync($"/v1/events/{approved.EventId}/why");
         Assert.Equal(System.Net.HttpStatusCode.NotFound, unverified.StatusCode);
         Assert.Contains("ArchiveDirectory", await unverified.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
@@ -73,45 +73,32 @@ public sealed class ArchiveAndRedactionApiTests(ApiFixture fx) : IDisposable
         approved = approved with { Action = approved.Action with { Input = "wire 900 EUR to Jane Roe, IBAN DE02 1203 0000 0000 2020 51" } };
         var actions = new List<Core.Contract.AgentActionOccurred> { denied, approved };
         await new PostgresEventStore(ds, TimeProvider.System).AppendAsync(await redactor.RedactAsync(actions, [.. actions.Select(a => TestEvents.Incoming(a))], default), [], default);
-        await ProjectAsync(ds);
+        await ApiFixture.ProjectReadModelsAndTreeAsync(ds);
         var token = await AuditorTokenAsync(ds);
         var url = $"/v1/events/{approved.EventId}/why";
 
         await using var reader = fx.CreateFactory(store, new Dictionary<string, string> { ["Redaction:MasterKey"] = Convert.ToBase64String(master) });
-        var clear = await Client(reader, token).GetFromJsonAsync<JsonElement>(url);
+        var clear = await ApiFixture.Bearer(reader, token).GetFromJsonAsync<JsonElement>(url);
         Assert.Equal(approved.Action.Input, clear.GetProperty("action").GetProperty("input").GetString());
         Assert.Contains("action.input", clear.GetProperty("redaction").GetProperty("decrypted").EnumerateArray().Select(x => x.GetString()));
         Assert.Contains("authorization.approvals[0].approver", clear.GetProperty("redaction").GetProperty("hashed").EnumerateArray().Select(x => x.GetString()));
         Assert.True(clear.GetProperty("integrity").GetProperty("verified").GetBoolean());
 
         await using var noKey = fx.CreateFactory(store, new Dictionary<string, string>());
-        var opaque = await Client(noKey, token).GetFromJsonAsync<JsonElement>(url);
+        var opaque = await ApiFixture.Bearer(noKey, token).GetFromJsonAsync<JsonElement>(url);
         Assert.StartsWith(FieldEnvelope.EncryptedPrefix, opaque.GetProperty("action").GetProperty("input").GetString());
         Assert.Contains("action.input", opaque.GetProperty("redaction").GetProperty("encrypted").EnumerateArray().Select(x => x.GetString()));
 
         Assert.NotEmpty(await keys.ShredAsync(owner, PayloadRedactor.SubjectOf(approved), "dpo@example.com", default));
-        var shredded = await Client(reader, token).GetFromJsonAsync<JsonElement>(url);
+        var shredded = await ApiFixture.Bearer(reader, token).GetFromJsonAsync<JsonElement>(url);
         Assert.Equal(FieldEnvelope.Shredded, shredded.GetProperty("action").GetProperty("input").GetString());
         Assert.Contains("action.input", shredded.GetProperty("redaction").GetProperty("shredded").EnumerateArray().Select(x => x.GetString()));
         Assert.True(shredded.GetProperty("integrity").GetProperty("verified").GetBoolean());
         Assert.DoesNotContain("Jane Roe", shredded.GetRawText());
     }
 
-    private static async Task ProjectAsync(NpgsqlDataSource ds)
-    {
-        await new StoreSubscription(ds, ReadModelProjection.SubscriptionName, new ReadModelProjection(ds).HandleAsync,
-            new SubscriptionOptions { StopWhenCaughtUp = true }).RunAsync(default);
-        await new StoreSubscription(ds, MerkleTreeProjection.SubscriptionName, new MerkleTreeProjection(ds, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).HandleAsync,
-            new SubscriptionOptions { StopWhenCaughtUp = true }).RunAsync(default);
-    }
 
     private static async Task<string> AuditorTokenAsync(NpgsqlDataSource ds) =>
         (await new ApiKeyStore(ds, TimeProvider.System).CreateAsync("auditor@example.com", [Roles.Auditor], [], [], "archive test", null, "test", default)).Token;
 
-    private static HttpClient Client(WebApplicationFactory<QueryApiOptions> factory, string token)
-    {
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return client;
-    }
 }

@@ -232,7 +232,7 @@ public sealed class AttackSuiteTests(ApiFixture fx) : IDisposable
         var (store, approved) = await ApprovedTransferAsync();
         await using var api = fx.CreateFactory(store, new Dictionary<string, string>());
         var token = await TokenAsync(store, []);
-        var before = await Client(api, token).GetFromJsonAsync<JsonElement>($"/v1/events/{approved.EventId}/why");
+        var before = await ApiFixture.Bearer(api, token).GetFromJsonAsync<JsonElement>($"/v1/events/{approved.EventId}/why");
         Assert.True(before.GetProperty("integrity").GetProperty("verified").GetBoolean());
 
         // The reproduction from the issue, as the projector (the role that owns the read models).
@@ -243,7 +243,7 @@ public sealed class AttackSuiteTests(ApiFixture fx) : IDisposable
             cmd.Parameters.AddWithValue("id", approved.EventId);
             Assert.Equal(1, await cmd.ExecuteNonQueryAsync());
         }
-        var after = await Client(api, token).GetFromJsonAsync<JsonElement>($"/v1/events/{approved.EventId}/why");
+        var after = await ApiFixture.Bearer(api, token).GetFromJsonAsync<JsonElement>($"/v1/events/{approved.EventId}/why");
         var integrity = after.GetProperty("integrity");
         Assert.False(integrity.GetProperty("verified").GetBoolean());
         var problems = string.Join("\n", integrity.GetProperty("problems").EnumerateArray().Select(p => p.GetString()));
@@ -257,7 +257,7 @@ public sealed class AttackSuiteTests(ApiFixture fx) : IDisposable
 
         // Deleting the index row hides nothing: the store is searched by id.
         await store.ExecAsAdminAsync($"DELETE FROM audit_read.authorizations WHERE event_id = '{approved.EventId}'");
-        var unindexed = await Client(api, token).GetFromJsonAsync<JsonElement>($"/v1/events/{approved.EventId}/why");
+        var unindexed = await ApiFixture.Bearer(api, token).GetFromJsonAsync<JsonElement>($"/v1/events/{approved.EventId}/why");
         Assert.True(unindexed.GetProperty("integrity").GetProperty("verified").GetBoolean());
     }
 
@@ -272,7 +272,7 @@ public sealed class AttackSuiteTests(ApiFixture fx) : IDisposable
             SET session_replication_role = replica;
             UPDATE audit.events SET payload = replace(payload::text, 'bob@example.com', 'cfo@example.com')::json WHERE event_id = '{approved.EventId}';
             """);
-        var after = await Client(api, token).GetFromJsonAsync<JsonElement>($"/v1/events/{approved.EventId}/why");
+        var after = await ApiFixture.Bearer(api, token).GetFromJsonAsync<JsonElement>($"/v1/events/{approved.EventId}/why");
         Assert.False(after.GetProperty("integrity").GetProperty("verified").GetBoolean());
         Assert.Contains(after.GetProperty("integrity").GetProperty("problems").EnumerateArray(), p => p.GetString()!.Contains("does not match its chain hash", StringComparison.Ordinal));
     }
@@ -328,14 +328,14 @@ public sealed class AttackSuiteTests(ApiFixture fx) : IDisposable
         await events.AppendAsync([TestEvents.Incoming(approved)], [], default);
         clock.Now = DateTimeOffset.UtcNow;
         await events.AppendAsync(TestEvents.AcrossFleet(fleet, 30), [], default);
-        await ProjectAsync(ds);
+        await ApiFixture.ProjectReadModelsAndTreeAsync(ds);
         var archive = new ArchiveLayout(Path.Combine(_work, "archive"));
         var retention = new RetentionService(ds, events, clock);
         await retention.SealAsync(new DateOnly(2026, 9, 1), archive, new BundleExporter(ds, new CheckpointService(ds, fx.Signer, []), fx.Signer), "ops@example.com", default);
         await retention.DropAsync(new DateOnly(2026, 9, 1), archive, owner, "ops@example.com", null, default);
         var token = await TokenAsync(store, []);
         await using var api = fx.CreateFactory(store, new Dictionary<string, string> { ["QueryApi:ArchiveDirectory"] = archive.Root });
-        var before = await Client(api, token).GetFromJsonAsync<JsonElement>($"/v1/events/{approved.EventId}/why");
+        var before = await ApiFixture.Bearer(api, token).GetFromJsonAsync<JsonElement>($"/v1/events/{approved.EventId}/why");
         Assert.True(before.GetProperty("integrity").GetProperty("verified").GetBoolean());
 
         // Rewrite the approver in the archived line and recompute its chain hash, as an attacker
@@ -357,7 +357,7 @@ public sealed class AttackSuiteTests(ApiFixture fx) : IDisposable
                 await writer.WriteLineAsync(line);
             }
         }
-        var after = await Client(api, token).GetFromJsonAsync<JsonElement>($"/v1/events/{approved.EventId}/why");
+        var after = await ApiFixture.Bearer(api, token).GetFromJsonAsync<JsonElement>($"/v1/events/{approved.EventId}/why");
         Assert.False(after.GetProperty("integrity").GetProperty("verified").GetBoolean());
         Assert.Contains(after.GetProperty("integrity").GetProperty("problems").EnumerateArray(), p => p.GetString()!.Contains("segment 2026-09 does not verify", StringComparison.Ordinal));
 
@@ -383,12 +383,12 @@ public sealed class AttackSuiteTests(ApiFixture fx) : IDisposable
         }
         await using (var seed = store.SeedDataSource())
         {
-            await ProjectAsync(seed);
+            await ApiFixture.ProjectReadModelsAndTreeAsync(seed);
         }
         Assert.Equal(1, await store.CountAsync($"SELECT count(*) FROM audit.agent_scope WHERE agent_id = '{agent.Id}' AND team = 'payments'"));
         await using var api = fx.CreateFactory(store, new Dictionary<string, string>());
-        using var marketing = Client(api, await TokenAsync(store, ["marketing"]));
-        using var payments = Client(api, await TokenAsync(store, ["payments"]));
+        using var marketing = ApiFixture.Bearer(api, await TokenAsync(store, ["marketing"]));
+        using var payments = ApiFixture.Bearer(api, await TokenAsync(store, ["payments"]));
 
         foreach (var url in new[] { $"/v1/agents/{agent.Id}", $"/v1/events/{claimed.EventId}/why", $"/v1/events/{claimed.EventId}/proof" })
         {
@@ -432,7 +432,7 @@ public sealed class AttackSuiteTests(ApiFixture fx) : IDisposable
         }
         await using (var projector = store.DataSource(ServiceRole.Projector))
         {
-            await ProjectAsync(projector);
+            await ApiFixture.ProjectReadModelsAndTreeAsync(projector);
         }
         return (store, approved);
     }
@@ -442,18 +442,11 @@ public sealed class AttackSuiteTests(ApiFixture fx) : IDisposable
         await using var seed = store.SeedDataSource();
         var fleet = new SampleFleet(3, seed: 77);
         await new PostgresEventStore(seed, TimeProvider.System).AppendAsync(TestEvents.AcrossFleet(fleet, 300), [], default);
-        await ProjectAsync(seed);
+        await ApiFixture.ProjectReadModelsAndTreeAsync(seed);
         await new ApiKeyStore(seed, TimeProvider.System).CreateAsync("victim@example.com", [Roles.Auditor], [], [], "attack suite", null, "test", default);
         await store.ExecAsAdminAsync("INSERT INTO audit.legal_holds (hold_id, agent_id, reason, created_by, created_at) VALUES (gen_random_uuid(), 'agent-0000', 'x', 'x', now())");
     }
 
-    private static async Task ProjectAsync(NpgsqlDataSource ds)
-    {
-        await new StoreSubscription(ds, ReadModelProjection.SubscriptionName, new ReadModelProjection(ds).HandleAsync,
-            new SubscriptionOptions { StopWhenCaughtUp = true }).RunAsync(default);
-        await new StoreSubscription(ds, MerkleTreeProjection.SubscriptionName, new MerkleTreeProjection(ds, NullLogger.Instance).HandleAsync,
-            new SubscriptionOptions { StopWhenCaughtUp = true }).RunAsync(default);
-    }
 
     private static IncomingEvent AlertEvent(AgentAlert a)
     {
@@ -473,12 +466,5 @@ public sealed class AttackSuiteTests(ApiFixture fx) : IDisposable
     {
         await using var seed = store.SeedDataSource();
         return (await new ApiKeyStore(seed, TimeProvider.System).CreateAsync("auditor@example.com", [Roles.Auditor], teams, [], "attack suite", null, "test", default)).Token;
-    }
-
-    private static HttpClient Client(WebApplicationFactory<QueryApiOptions> factory, string token)
-    {
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return client;
     }
 }
