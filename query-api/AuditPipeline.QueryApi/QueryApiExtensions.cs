@@ -35,7 +35,7 @@ public static class QueryApiExtensions
         services.AddSingleton<AgentScopes>();
         services.AddSingleton<ChainVerifier>();
         services.AddSingleton<CheckpointLog>();
-        services.AddSingleton<ProofService>();
+        services.AddSingleton(sp => new ProofService(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<ApiTrustedKeys>().Keys));
         services.AddSingleton<ExportJobs>();
         services.AddSingleton<ConsoleSessions>();
         AddSigning(builder);

@@ -74,7 +74,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         Assert.Equal(_signer.PublicKeyPem, dirKeys[_signer.KeyId]);
         Assert.Equal(rotated.PublicKeyPem, dirKeys[rotated.KeyId]);
 
-        var proofs = new ProofService(ds);
+        var proofs = new ProofService(ds, TrustedKeys.Pinned([_signer.PublicKeyPem]));
         var events = await StoreSubscription.ReadAfterAsync(ds, 0, 3000, default);
         var random = new Random(7);
         for (var i = 0; i < 40; i++)
@@ -117,9 +117,9 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         await IntegrityKit.LoadAsync(b, new SampleFleet(5, seed: 2), 600);
         var signedA = await new CheckpointService(a, _signer, []).CreateAsync(300, "test", default);
 
-        var grownA = await new ProofService(a).ConsistencyAsync(300, 600, default);
+        var grownA = await new ProofService(a, TrustedKeys.Pinned([_signer.PublicKeyPem])).ConsistencyAsync(300, 600, default);
         Assert.True(grownA.Verified);
-        var fromFork = await new ProofService(b).ConsistencyAsync(300, 600, default);
+        var fromFork = await new ProofService(b, TrustedKeys.Pinned([_signer.PublicKeyPem])).ConsistencyAsync(300, 600, default);
         Assert.True(fromFork.Verified); // consistent with itself...
         Assert.NotEqual(signedA.RootHash, fromFork.OldRoot);
         // ...but not with what the original log signed at 300.

@@ -67,7 +67,7 @@ public sealed class RetentionTests(PipelineFixture fx) : IDisposable
         Assert.Contains("checkpoint verify: OK", cpText);
         // Proofs still work for events next to the dropped month.
         var october = (await StoreSubscription.ReadAfterAsync(ds, 0, 1, default))[0];
-        Assert.True((await new ProofService(ds).InclusionAsync(october.EventId, null, default)).Verified);
+        Assert.True((await new ProofService(ds, TrustedKeys.Pinned([_signer.PublicKeyPem])).InclusionAsync(october.EventId, null, default)).Verified);
 
         var (whyExit, whyText) = await fx.AuditctlAsync(store, env, "why", approved.ToString(), "--archive", archive,
             "--trusted-key", await IntegrityKit.WritePublicKeyAsync(_signer, _work));

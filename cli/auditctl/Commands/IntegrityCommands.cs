@@ -213,26 +213,39 @@ internal static class IntegrityCommands
         return command;
     }
 
+    /// <summary>The keys proofs are checked against: those given, else the configured trusted keys and signing key; null: none.</summary>
+    private static TrustedKeys? ProofTrust(string[]? given)
+    {
+        if (given is { Length: > 0 })
+        {
+            return TrustedKeys.Load(given);
+        }
+        var integrity = CliSettings.Integrity();
+        using var signer = integrity.HasSigningKey ? integrity.LoadSigner() : null;
+        return integrity.LoadTrustedKeys(signer);
+    }
+
     public static Command CreateProof()
     {
         var command = new Command("proof", "RFC 9162 Merkle proofs against signed checkpoints (verified before they are printed)");
         var eventId = new Argument<Guid>("event-id") { Description = "The event to prove" };
         var size = new Option<long?>("--checkpoint") { Description = "Log size of the checkpoint to prove against (default: the latest)" };
-        var inclusion = new Command("inclusion", "Inclusion proof of an event in a checkpoint") { eventId, size };
+        var trusted = new Option<string[]>("--trusted-key") { Description = "Public key (PEM file or folder) checkpoints must be signed with; repeatable; default: Integrity:TrustedKeyFiles and the configured signing key's public half" };
+        var inclusion = new Command("inclusion", "Inclusion proof of an event in a checkpoint") { eventId, size, trusted };
         inclusion.SetAction((parse, ct) => CliRun.Guarded("proof inclusion", async () =>
         {
             await using var ds = CliSettings.AppDataSource();
-            var proof = await new ProofService(ds).InclusionAsync(parse.GetValue(eventId), parse.GetValue(size), ct);
+            var proof = await new ProofService(ds, ProofTrust(parse.GetValue(trusted))).InclusionAsync(parse.GetValue(eventId), parse.GetValue(size), ct);
             Console.WriteLine(JsonSerializer.Serialize(proof with { Checkpoint = proof.Checkpoint with { PublicKeyPem = null } }, Json));
             return proof.Verified ? 0 : 1;
         }));
         var from = new Argument<long>("old-size") { Description = "The earlier log size" };
         var to = new Argument<long>("new-size") { Description = "The later log size" };
-        var consistency = new Command("consistency", "Consistency proof: the log at old-size is a prefix of the log at new-size") { from, to };
+        var consistency = new Command("consistency", "Consistency proof: the log at old-size is a prefix of the log at new-size") { from, to, trusted };
         consistency.SetAction((parse, ct) => CliRun.Guarded("proof consistency", async () =>
         {
             await using var ds = CliSettings.AppDataSource();
-            var proof = await new ProofService(ds).ConsistencyAsync(parse.GetValue(from), parse.GetValue(to), ct);
+            var proof = await new ProofService(ds, ProofTrust(parse.GetValue(trusted))).ConsistencyAsync(parse.GetValue(from), parse.GetValue(to), ct);
             Console.WriteLine(JsonSerializer.Serialize(proof with { OldCheckpoint = null, NewCheckpoint = null }, Json));
             Console.Error.WriteLine($"signed: old {(proof.OldCheckpoint is null ? "no (root computed now)" : "yes")}, new {(proof.NewCheckpoint is null ? "no (root computed now)" : "yes")}");
             return proof.Verified ? 0 : 1;

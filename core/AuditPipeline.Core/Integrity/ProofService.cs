@@ -3,20 +3,31 @@ using Npgsql;
 namespace AuditPipeline.Core.Integrity;
 
 /// <summary>An RFC 9162 inclusion proof of one event against a signed checkpoint, self-describing enough to verify by hand.</summary>
+/// <remarks><see cref="Verified"/>: the proof leads to the checkpoint's root and that checkpoint's signature verifies with a trusted key; otherwise <see cref="Problem"/> says why not.</remarks>
 public sealed record InclusionProofDocument(
     Guid EventId, string StreamId, long Position, long LeafIndex, string ChainHash, string LeafHash,
-    long TreeSize, string RootHash, IReadOnlyList<string> Proof, CheckpointDocument Checkpoint, bool Verified);
+    long TreeSize, string RootHash, IReadOnlyList<string> Proof, CheckpointDocument Checkpoint, bool Verified)
+{
+    public string? Problem { get; init; }
+}
 
 /// <summary>An RFC 9162 consistency proof: the log of <see cref="OldSize"/> is a prefix of the log of <see cref="NewSize"/>.</summary>
 public sealed record ConsistencyProofDocument(
     long OldSize, string OldRoot, long NewSize, string NewRoot, IReadOnlyList<string> Proof,
-    CheckpointDocument? OldCheckpoint, CheckpointDocument? NewCheckpoint, bool Verified);
+    CheckpointDocument? OldCheckpoint, CheckpointDocument? NewCheckpoint, bool Verified)
+{
+    public string? Problem { get; init; }
+}
 
 /// <summary>Asked for a proof that cannot exist (no such event, no checkpoint covering it, sizes out of range).</summary>
 public sealed class ProofUnavailableException(string message) : Exception(message);
 
-/// <summary>Builds proofs from the stored tree and checks each against the signed root before handing it out.</summary>
-public sealed class ProofService(NpgsqlDataSource dataSource)
+/// <summary>
+/// Builds proofs from the stored tree and checks each against the signed root before handing it out.
+/// A checkpoint row counts as signed only if its signature verifies with one of the
+/// <paramref name="trusted"/> keys (never a key read from the database): a planted row is reported.
+/// </summary>
+public sealed class ProofService(NpgsqlDataSource dataSource, TrustedKeys? trusted)
 {
     private readonly StoredMerkleTree _tree = new(dataSource);
     private readonly CheckpointLog _checkpoints = new(dataSource);
@@ -36,9 +47,10 @@ public sealed class ProofService(NpgsqlDataSource dataSource)
         var index = found.Position - 1;
         var proof = await _tree.InclusionProofAsync(index, checkpoint.Size, ct);
         var leaf = StoredMerkleTree.LeafHash(found.Position, found.ChainHash);
-        var verified = MerkleProofs.VerifyInclusion(index, checkpoint.Size, leaf, proof, Convert.FromHexString(checkpoint.RootHash));
+        var included = MerkleProofs.VerifyInclusion(index, checkpoint.Size, leaf, proof, Convert.FromHexString(checkpoint.RootHash));
+        var problem = !included ? "the proof does not lead from the event to the checkpoint's root" : SignatureProblem(checkpoint);
         return new InclusionProofDocument(eventId, found.StreamId, found.Position, index, Convert.ToHexStringLower(found.ChainHash), Convert.ToHexStringLower(leaf),
-            checkpoint.Size, checkpoint.RootHash, proof.Select(Convert.ToHexStringLower).ToList(), await DocumentAsync(checkpoint, ct), verified);
+            checkpoint.Size, checkpoint.RootHash, proof.Select(Convert.ToHexStringLower).ToList(), await DocumentAsync(checkpoint, ct), problem is null) { Problem = problem };
     }
 
     /// <summary>Between two log sizes; where a checkpoint was signed at a size, its signed root is the one checked.</summary>
@@ -54,10 +66,16 @@ public sealed class ProofService(NpgsqlDataSource dataSource)
         var oldRoot = oldCheckpoint?.RootHash ?? Convert.ToHexStringLower(await _tree.RootAsync(oldSize, ct));
         var newRoot = newCheckpoint?.RootHash ?? Convert.ToHexStringLower(await _tree.RootAsync(newSize, ct));
         var proof = await _tree.ConsistencyProofAsync(oldSize, newSize, ct);
-        var verified = MerkleProofs.VerifyConsistency(oldSize, newSize, Convert.FromHexString(oldRoot), Convert.FromHexString(newRoot), proof);
+        var consistent = MerkleProofs.VerifyConsistency(oldSize, newSize, Convert.FromHexString(oldRoot), Convert.FromHexString(newRoot), proof);
+        var problem = !consistent ? "the proof does not show the older log as a prefix of the newer one"
+            : (oldCheckpoint is null ? null : SignatureProblem(oldCheckpoint)) ?? (newCheckpoint is null ? null : SignatureProblem(newCheckpoint));
         return new ConsistencyProofDocument(oldSize, oldRoot, newSize, newRoot, proof.Select(Convert.ToHexStringLower).ToList(),
-            oldCheckpoint is null ? null : await DocumentAsync(oldCheckpoint, ct), newCheckpoint is null ? null : await DocumentAsync(newCheckpoint, ct), verified);
+            oldCheckpoint is null ? null : await DocumentAsync(oldCheckpoint, ct), newCheckpoint is null ? null : await DocumentAsync(newCheckpoint, ct), problem is null) { Problem = problem };
     }
+
+    private string? SignatureProblem(Checkpoint c) => trusted is null
+        ? "no trusted checkpoint key is configured, so the checkpoint's signature was not checked"
+        : trusted.Verify(c) is { } problem ? $"checkpoint {c.Size}: {problem}" : null;
 
     private async Task<CheckpointDocument> DocumentAsync(Checkpoint c, CancellationToken ct) =>
         CheckpointDocument.From(c, (await _checkpoints.PublicKeysAsync(ct)).GetValueOrDefault(c.KeyId));
