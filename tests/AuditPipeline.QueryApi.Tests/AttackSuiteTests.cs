@@ -57,6 +57,10 @@ public sealed class AttackSuiteTests(ApiFixture fx) : IDisposable
         "DELETE FROM audit.checkpoints",
         "INSERT INTO audit.dropped_months (month, manifest_sha256, dropped_at, dropped_by) VALUES ('2020-01-01', decode(repeat('00', 32), 'hex'), now(), 'x')",
         "SELECT audit.append_commit_checked(1, 2, now(), false)",
+        // Rows outside an append (never checked, never reaching the log head): refused for every role.
+        "INSERT INTO audit.events (global_seq, stream_id, version, event_id, event_type, occurred_at, recorded_at, payload, prev_hash, hash) VALUES (1000000, 's', 1, gen_random_uuid(), 't', now(), now(), '{}', decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex'))",
+        "INSERT INTO audit.events (global_seq, stream_id, version, event_id, event_type, occurred_at, recorded_at, payload, prev_hash, hash) VALUES (-5, 'agent-0000', 2, gen_random_uuid(), 'agent-action.v1', now(), now(), '{}', decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex'))",
+        "INSERT INTO audit.event_ids (event_id, global_seq) VALUES (gen_random_uuid(), 999999)",
         "SELECT audit.append_internal('api keys', 'api-key.v1', gen_random_uuid(), now(), '{}')",
     ];
 
@@ -66,8 +70,6 @@ public sealed class AttackSuiteTests(ApiFixture fx) : IDisposable
         ("INSERT INTO audit.merkle_nodes (level, idx, hash) VALUES (40, 0, decode(repeat('11', 32), 'hex'))", [ServiceRole.Projector]),
         ("UPDATE audit_read.authorizations SET decision = 'deny'", [ServiceRole.Projector]),
         ("INSERT INTO audit.quarantine (quarantined_at, source_topic, source_partition, source_offset, reason_code, reason, raw_size, raw_sha256, raw_truncated, raw) VALUES (now(), 't', 0, 0, 'x', 'x', 0, '\\x00', false, '\\x00')", [ServiceRole.Ingest]),
-        ("INSERT INTO audit.events (global_seq, stream_id, version, event_id, event_type, occurred_at, recorded_at, payload, prev_hash, hash) VALUES (1000000, 's', 1, gen_random_uuid(), 't', now(), now(), '{}', decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex'))",
-            [ServiceRole.Ingest, ServiceRole.Detector, ServiceRole.Api, ServiceRole.Ops]),
         ("INSERT INTO audit.sealed_months (month, segment, manifest_sha256, events, checkpoint_size, sealed_at, sealed_by) VALUES ('2020-01-01', 's', decode(repeat('00', 32), 'hex'), 0, 0, now(), 'x')", [ServiceRole.Ops]),
         ("SELECT audit_admin.create_api_key(gen_random_uuid(), '{\"action\":\"created\",\"key_id\":\"bbbbbbbbbbbb\",\"owner\":\"mallory\",\"roles\":[\"admin\"],\"teams\":[],\"owners\":[],\"at\":\"2026-01-01T00:00:00Z\"}', decode(repeat('00', 16), 'hex'), decode(repeat('00', 32), 'hex'))", [ServiceRole.Ops]),
         ("SELECT audit.release_legal_hold(gen_random_uuid(), now(), 'x', 'y')", [ServiceRole.Ops]),
@@ -181,23 +183,50 @@ public sealed class AttackSuiteTests(ApiFixture fx) : IDisposable
 
         // A jump of the log head over positions that hold nothing.
         var gap = await Refused("SELECT audit.append_commit(@next, @next + 5, now())");
-        Assert.Contains("hold 0 events", gap.MessageText, StringComparison.Ordinal);
+        Assert.Contains("did not open an append at", gap.MessageText, StringComparison.Ordinal);
         // An event inserted with a made-up prev_hash, then committed: the chain does not continue.
         var broken = await Refused($"""
             INSERT INTO audit.events (global_seq, stream_id, version, event_id, event_type, occurred_at, recorded_at, payload, prev_hash, hash)
-                VALUES (@next, '{fleet.Agents[0].Id}', 4, '{Guid.NewGuid()}', 'agent-action.v1', '2026-12-01T00:00:00Z', '2026-12-02T00:00:00Z', '{"{}"}', decode(repeat('ab', 32), 'hex'), decode(repeat('cd', 32), 'hex'));
+                VALUES (@next, '{fleet.Agents[0].Id}', 4, '{Guid.NewGuid()}', 'agent-action.v1', '2026-12-01T00:00:00Z', now(), '{"{}"}', decode(repeat('ab', 32), 'hex'), decode(repeat('cd', 32), 'hex'));
             INSERT INTO audit.event_ids (event_id, global_seq) SELECT event_id, global_seq FROM audit.events WHERE global_seq = @next;
-            SELECT audit.append_commit(@next, @next + 1, '2026-12-02T00:00:00Z');
+            SELECT audit.append_commit(@next, @next + 1, now());
             """);
         Assert.Contains("does not continue its chain", broken.MessageText, StringComparison.Ordinal);
         // A second version 1 of an existing chain (a fork) is refused the same way.
         var fork = await Refused($"""
             INSERT INTO audit.events (global_seq, stream_id, version, event_id, event_type, occurred_at, recorded_at, payload, prev_hash, hash)
-                VALUES (@next, '{fleet.Agents[0].Id}', 1, '{Guid.NewGuid()}', 'agent-action.v1', '2026-12-01T00:00:00Z', '2026-12-02T00:00:00Z', '{"{}"}', decode(repeat('00', 32), 'hex'), decode(repeat('cd', 32), 'hex'));
+                VALUES (@next, '{fleet.Agents[0].Id}', 1, '{Guid.NewGuid()}', 'agent-action.v1', '2026-12-01T00:00:00Z', now(), '{"{}"}', decode(repeat('00', 32), 'hex'), decode(repeat('cd', 32), 'hex'));
             INSERT INTO audit.event_ids (event_id, global_seq) SELECT event_id, global_seq FROM audit.events WHERE global_seq = @next;
-            SELECT audit.append_commit(@next, @next + 1, '2026-12-02T00:00:00Z');
+            SELECT audit.append_commit(@next, @next + 1, now());
             """);
         Assert.Contains("does not continue its chain", fork.MessageText, StringComparison.Ordinal);
+        // Back-dated into the past (a month that may already be sealed): refused before anything else.
+        var backdated = await Refused($"""
+            INSERT INTO audit.events (global_seq, stream_id, version, event_id, event_type, occurred_at, recorded_at, payload, prev_hash, hash)
+                VALUES (@next, '{fleet.Agents[0].Id}', 4, '{Guid.NewGuid()}', 'agent-action.v1', now() - interval '1 hour', now() - interval '1 hour', '{"{}"}', decode(repeat('ab', 32), 'hex'), decode(repeat('cd', 32), 'hex'));
+            INSERT INTO audit.event_ids (event_id, global_seq) SELECT event_id, global_seq FROM audit.events WHERE global_seq = @next;
+            SELECT audit.append_commit(@next, @next + 1, now() - interval '1 hour');
+            """);
+        Assert.Contains("before the newest append", backdated.MessageText, StringComparison.Ordinal);
+        // Inside an append, a row placed before the append's first position (e.g. at -5 beside an old version).
+        var before = await Refused($"""
+            INSERT INTO audit.events (global_seq, stream_id, version, event_id, event_type, occurred_at, recorded_at, payload, prev_hash, hash)
+                VALUES (-5, '{fleet.Agents[0].Id}', 2, '{Guid.NewGuid()}', 'agent-action.v1', '2026-12-01T00:00:00Z', now(), '{"{}"}', decode(repeat('ab', 32), 'hex'), decode(repeat('cd', 32), 'hex'));
+            """);
+        Assert.Contains("lies before this append's first position", before.MessageText, StringComparison.Ordinal);
+        // Rows inserted in an append that is never committed through append_commit cannot commit.
+        await using (var conn = await ds.OpenConnectionAsync())
+        {
+            await using var tx = await conn.BeginTransactionAsync();
+            await using var cmd = new NpgsqlCommand($"""
+                SELECT audit.append_begin();
+                INSERT INTO audit.events (global_seq, stream_id, version, event_id, event_type, occurred_at, recorded_at, payload, prev_hash, hash)
+                    SELECT next_seq, 'ghost-agent', 1, '{Guid.NewGuid()}', 'agent-action.v1', now(), now(), '{"{}"}', decode(repeat('00', 32), 'hex'), decode(repeat('cd', 32), 'hex') FROM audit.log_head;
+                """, conn, tx);
+            await cmd.ExecuteNonQueryAsync();
+            var uncommitted = await Assert.ThrowsAsync<PostgresException>(() => tx.CommitAsync());
+            Assert.Contains("not committed through audit.append_commit", uncommitted.MessageText, StringComparison.Ordinal);
+        }
         Assert.Equal(4, await store.CountAsync("SELECT next_seq FROM audit.log_head"));
     }
 
@@ -360,6 +389,14 @@ public sealed class AttackSuiteTests(ApiFixture fx) : IDisposable
         var after = await ApiFixture.Bearer(api, token).GetFromJsonAsync<JsonElement>($"/v1/events/{approved.EventId}/why");
         Assert.False(after.GetProperty("integrity").GetProperty("verified").GetBoolean());
         Assert.Contains(after.GetProperty("integrity").GetProperty("problems").EnumerateArray(), p => p.GetString()!.Contains("segment 2026-09 does not verify", StringComparison.Ordinal));
+
+        // The dropped month cannot be recreated in the hot store to answer from there instead.
+        await using (var ingest = store.DataSource(ServiceRole.Ingest))
+        await using (var recreate = ingest.CreateCommand("SELECT audit.ensure_partitions('2026-09-15T00:00:00Z', 0)"))
+        {
+            var refusedPartition = await Assert.ThrowsAsync<PostgresException>(() => recreate.ExecuteScalarAsync());
+            Assert.Contains("dropped from the hot store", refusedPartition.MessageText, StringComparison.Ordinal);
+        }
 
         // An index entry pointing outside the month's place is refused, never followed.
         var indexPath = Path.Combine(archive.Root, ArchiveLayout.IndexFile);

@@ -223,6 +223,10 @@ public sealed class CheckpointService(NpgsqlDataSource dataSource, CheckpointSig
     /// </summary>
     public async Task<byte[]> VerifiedRootAsync(long size, CancellationToken ct)
     {
+        if (size > await _tree.LogSizeAsync(ct))
+        {
+            throw new ArgumentOutOfRangeException(nameof(size), $"the log holds {await _tree.LogSizeAsync(ct)} events; a tree of {size} cannot be signed");
+        }
         var anchor = await TrustedAnchorAsync(size, ct);
         var range = new CompactRange();
         if (anchor is { Size: > 0 } a)
@@ -274,12 +278,14 @@ public sealed class CheckpointService(NpgsqlDataSource dataSource, CheckpointSig
         {
             return null;
         }
-        var keys = await _log.PublicKeysAsync(ct);
-        if (stored.KeyId == signer.KeyId && CheckpointSigner.Verify(stored, new Dictionary<string, string> { [signer.KeyId] = signer.PublicKeyPem }) is { } problem)
+        // Checked with the keys this signer trusts (never the key stored beside the row): a row
+        // planted at this size is reported, not handed out as a checkpoint.
+        var trusted = earlierKeys?.With([signer.PublicKeyPem]) ?? TrustedKeys.Pinned([signer.PublicKeyPem]);
+        if (trusted.Verify(stored) is { } problem)
         {
-            throw new TreeTamperedException($"the stored checkpoint at log size {size} claims this signer's key but {problem}: the checkpoint table was altered");
+            throw new TreeTamperedException($"the checkpoint stored at log size {size} does not verify with a trusted key ({problem}): the checkpoint table was altered");
         }
-        return CheckpointDocument.From(stored, keys.GetValueOrDefault(stored.KeyId));
+        return CheckpointDocument.From(stored, trusted.Find(stored.KeyId)!.PublicKeyPem);
     }
 
     /// <summary>The sinks an <see cref="IntegrityOptions"/> asks for (the caller disposes the Kafka one).</summary>

@@ -214,7 +214,8 @@ public sealed class ArchiveLayout(string root)
         foreach (var line in SegmentLines(dir))
         {
             var e = Parse(line, segment.Month);
-            if (line.AsSpan().IndexOf(needle) < 0)
+            // The id must be the line's own, not text somewhere in another event's payload.
+            if (line.AsSpan().IndexOf(needle) < 0 || e.EventId != eventId)
             {
                 lastHash[e.Stream] = e.Hash.ToArray();
                 continue;

@@ -33,7 +33,7 @@ INSERT INTO audit.append_rights (role_name, event_type, stream_pattern, changes)
     -- agent ids never contain a space, so an emitter can never write into the system's own streams
     ('audit_ingest',   'agent-action.v1', '^[^ ]+$',         NULL),
     ('audit_detector', 'agent-alert.v1',  '^alert ',         ARRAY['opened', 'escalated', 'recovered']),
-    ('audit_api',      'api-call.v1',     '^api ',           NULL),
+    ('audit_api',      'api-call.v1',     '^api (?!keys$)',  NULL),
     ('audit_api',      'api-calls-aggregated.v1', '^api anonymous$', NULL),
     ('audit_api',      'agent-alert.v1',  '^alert ',         ARRAY['acknowledged', 'resolved']),
     ('audit_ops',      'agent-alert.v1',  '^alert ',         ARRAY['acknowledged', 'resolved']),
@@ -64,12 +64,109 @@ SELECT DISTINCT ON (stream_id) stream_id, payload -> 'agent' ->> 'team', payload
 FROM audit.events WHERE event_type = 'agent-action.v1'
 ORDER BY stream_id, global_seq;
 
+-- The time of the newest append: appends never go back in time (into a month already sealed).
+ALTER TABLE audit.log_head ADD COLUMN last_recorded_at timestamptz;
+UPDATE audit.log_head SET last_recorded_at = (SELECT max(updated_at) FROM audit.stream_heads);
+
+-- Appends under way, one row per transaction between audit.append_begin and audit.append_commit.
+-- Rows of audit.events and audit.event_ids may be inserted only while one is open, at or after its
+-- first position (a statement trigger counts them), and a transaction that inserted any cannot
+-- commit without append_commit having checked them (a deferred trigger). So no row reaches the log
+-- except through the checks, whatever role inserted it.
+CREATE TABLE audit.open_appends (
+    xact          xid8   PRIMARY KEY,
+    first_seq     bigint NOT NULL,
+    events_added  bigint NOT NULL DEFAULT 0,
+    ids_added     bigint NOT NULL DEFAULT 0,
+    max_seq       bigint
+);
+
 -- Starts an append: takes the log head's lock for the rest of the transaction (so appends are
--- serialized and positions commit in order) and returns the next position.
+-- serialized and positions commit in order), opens the append and returns the next position.
 CREATE FUNCTION audit.append_begin() RETURNS bigint
-LANGUAGE sql SECURITY DEFINER SET search_path = audit, pg_temp AS $$
-    SELECT next_seq FROM audit.log_head WHERE singleton FOR UPDATE
-$$;
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = audit, pg_temp AS $$
+DECLARE seq bigint;
+BEGIN
+    SELECT next_seq INTO seq FROM audit.log_head WHERE singleton FOR UPDATE;
+    INSERT INTO audit.open_appends (xact, first_seq) VALUES (pg_current_xact_id(), seq) ON CONFLICT (xact) DO NOTHING;
+    RETURN seq;
+END $$;
+
+CREATE FUNCTION audit.inserted_within_append() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = audit, pg_temp AS $$
+DECLARE
+    open_first bigint;
+    n          bigint;
+    lowest     bigint;
+    highest    bigint;
+BEGIN
+    SELECT first_seq INTO open_first FROM audit.open_appends WHERE xact = pg_current_xact_id();
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'audit.%: rows are inserted only within an append (audit.append_begin … audit.append_commit)', TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT count(*), min(global_seq), max(global_seq) INTO n, lowest, highest FROM added;
+    IF lowest < open_first THEN
+        RAISE EXCEPTION 'audit.%: position % lies before this append''s first position %', TG_TABLE_NAME, lowest, open_first
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    UPDATE audit.open_appends
+    SET events_added = events_added + CASE WHEN TG_TABLE_NAME = 'events' THEN n ELSE 0 END,
+        ids_added = ids_added + CASE WHEN TG_TABLE_NAME = 'event_ids' THEN n ELSE 0 END,
+        max_seq = greatest(max_seq, highest)
+    WHERE xact = pg_current_xact_id();
+    RETURN NULL;
+END $$;
+CREATE TRIGGER events_within_append AFTER INSERT ON audit.events REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION audit.inserted_within_append();
+CREATE TRIGGER event_ids_within_append AFTER INSERT ON audit.event_ids REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION audit.inserted_within_append();
+
+CREATE FUNCTION audit.append_must_commit() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = audit, pg_temp AS $$
+BEGIN
+    -- An append that inserted nothing (a batch of duplicates or rejects only) just closes.
+    DELETE FROM audit.open_appends WHERE xact = NEW.xact AND events_added = 0 AND ids_added = 0;
+    IF EXISTS (SELECT 1 FROM audit.open_appends WHERE xact = NEW.xact) THEN
+        RAISE EXCEPTION 'audit: events were inserted but not committed through audit.append_commit; nothing is stored'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER open_appends_must_commit AFTER INSERT ON audit.open_appends
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION audit.append_must_commit();
+
+-- A month dropped from the hot store never gets a partition again (its events live in the archive).
+CREATE OR REPLACE FUNCTION audit.ensure_partitions(from_time timestamptz, months_ahead integer)
+RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = audit, pg_temp AS $$
+DECLARE
+    month_start date := date_trunc('month', from_time AT TIME ZONE 'UTC')::date;
+    part_name   text;
+    created     integer := 0;
+BEGIN
+    IF months_ahead < 0 OR months_ahead > 24 THEN
+        RAISE EXCEPTION 'months_ahead must be between 0 and 24';
+    END IF;
+    IF EXISTS (SELECT 1 FROM audit.dropped_months WHERE month >= month_start) THEN
+        RAISE EXCEPTION 'audit.ensure_partitions: % lies at or before a month dropped from the hot store', month_start
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    FOR i IN 0..months_ahead LOOP
+        part_name := format('events_%s', to_char(month_start + make_interval(months => i), 'YYYY_MM'));
+        IF to_regclass('audit.' || part_name) IS NULL THEN
+            EXECUTE format(
+                'CREATE TABLE audit.%I PARTITION OF audit.events FOR VALUES FROM (%L) TO (%L)',
+                part_name,
+                (month_start + make_interval(months => i))::timestamp AT TIME ZONE 'UTC',
+                (month_start + make_interval(months => i + 1))::timestamp AT TIME ZONE 'UTC');
+            EXECUTE format(
+                'CREATE TRIGGER no_truncate BEFORE TRUNCATE ON audit.%I FOR EACH STATEMENT EXECUTE FUNCTION audit.reject_mutation()',
+                part_name);
+            created := created + 1;
+        END IF;
+    END LOOP;
+    RETURN created;
+END $$;
 
 -- Finishes an append of the events at positions first..next-1, all recorded at recorded_at, which
 -- the caller has just inserted: checks that they are exactly those positions (dense, each with its
@@ -80,6 +177,8 @@ CREATE FUNCTION audit.append_commit_checked(p_first bigint, p_next bigint, p_rec
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = audit, pg_temp AS $$
 DECLARE
     head        bigint;
+    last_at     timestamptz;
+    opened      record;
     expected    bigint := p_next - p_first;
     found_rows  bigint;
     found_ids   bigint;
@@ -87,9 +186,18 @@ DECLARE
     bad         record;
     privileged  boolean;
 BEGIN
-    SELECT next_seq INTO head FROM audit.log_head WHERE singleton FOR UPDATE;
+    SELECT next_seq, last_recorded_at INTO head, last_at FROM audit.log_head WHERE singleton FOR UPDATE;
     IF head IS DISTINCT FROM p_first OR expected < 1 THEN
         RAISE EXCEPTION 'audit.append_commit: the log head is at %, not at % (or the range %..% is empty)', head, p_first, p_first, p_next - 1
+            USING ERRCODE = 'check_violation';
+    END IF;
+    SELECT * INTO opened FROM audit.open_appends WHERE xact = pg_current_xact_id();
+    IF NOT FOUND OR opened.first_seq <> p_first OR opened.events_added <> expected OR opened.ids_added <> expected OR opened.max_seq >= p_next THEN
+        RAISE EXCEPTION 'audit.append_commit: this transaction did not open an append at % and insert exactly positions %..% (and their ids)', p_first, p_first, p_next - 1
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF p_recorded_at < last_at OR EXISTS (SELECT 1 FROM audit.sealed_months WHERE month = date_trunc('month', p_recorded_at AT TIME ZONE 'UTC')::date) THEN
+        RAISE EXCEPTION 'audit.append_commit: recorded at % is before the newest append (%) or in a sealed month', p_recorded_at, last_at
             USING ERRCODE = 'check_violation';
     END IF;
 
@@ -144,7 +252,8 @@ BEGIN
     ON CONFLICT (stream_id) DO UPDATE
         SET version = EXCLUDED.version, hash = EXCLUDED.hash, global_seq = EXCLUDED.global_seq, updated_at = EXCLUDED.updated_at;
 
-    UPDATE audit.log_head SET next_seq = p_next WHERE singleton;
+    UPDATE audit.log_head SET next_seq = p_next, last_recorded_at = p_recorded_at WHERE singleton;
+    DELETE FROM audit.open_appends WHERE xact = pg_current_xact_id();
 
     -- Scope: the first action of an agent pins it; a later action carrying another team or owner
     -- changes nothing (the ownership detector reports it).
@@ -282,12 +391,17 @@ CREATE POLICY subscription_checkpoints_update ON audit.subscription_checkpoints 
     USING (owner_role = current_user OR owner_role = audit.schema_owner()) WITH CHECK (owner_role = current_user);
 
 -- The grants. Reading the store is not a write: every service except ingest reads through audit_reader.
+REVOKE ALL ON FUNCTION audit.inserted_within_append(), audit.append_must_commit() FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit.append_begin(), audit.append_commit(bigint, bigint, timestamptz),
     audit.append_commit_checked(bigint, bigint, timestamptz, boolean), audit.append_internal(text, text, uuid, timestamptz, text),
     audit_admin.create_api_key(uuid, text, bytea, bytea), audit_admin.revoke_api_key(uuid, text),
     audit.release_legal_hold(uuid, timestamptz, text, text) FROM PUBLIC;
 GRANT audit_reader TO audit_projector, audit_detector, audit_api, audit_ops;
 GRANT SELECT ON audit.agent_scope, audit.append_rights TO audit_reader;
+-- Key secrets' salted hashes: only the API, which authenticates callers, reads them.
+REVOKE SELECT ON audit_admin.api_keys FROM audit_reader;
+GRANT SELECT (key_id, owner, roles, teams, owners, description, created_at, expires_at, revoked_at) ON audit_admin.api_keys TO audit_reader;
+GRANT SELECT ON audit_admin.api_keys TO audit_api;
 
 -- Appenders: insert the rows of a batch, then append_commit checks and publishes them.
 GRANT USAGE ON SCHEMA audit TO audit_ingest;

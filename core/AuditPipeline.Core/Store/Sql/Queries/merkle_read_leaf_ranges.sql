@@ -3,7 +3,7 @@
 SELECT r.first_seq, e.global_seq, e.hash
 FROM unnest(@firsts::bigint[], @lasts::bigint[]) AS r(first_seq, last_seq)
 CROSS JOIN LATERAL (
-    SELECT global_seq, hash FROM audit.events WHERE global_seq BETWEEN r.first_seq AND r.last_seq
+    SELECT global_seq, hash FROM audit.events WHERE global_seq BETWEEN r.first_seq AND r.last_seq AND global_seq < (SELECT next_seq FROM audit.log_head)
     UNION ALL
     SELECT global_seq, hash FROM audit.retained_leaves WHERE global_seq BETWEEN r.first_seq AND r.last_seq
 ) e

@@ -10,6 +10,6 @@ SELECT i.global_seq AS position,
        a.recorded_at AS rm_recorded_at, a.on_behalf_of AS rm_on_behalf_of, a.decision AS rm_decision, a.policy_id AS rm_policy_id,
        a.policy_version AS rm_policy_version, a.payload::text AS rm_payload, a.prev_hash AS rm_prev_hash, a.hash AS rm_hash
 FROM audit.event_ids i
-LEFT JOIN audit.events e ON e.global_seq = i.global_seq
+LEFT JOIN audit.events e ON e.global_seq = i.global_seq AND e.global_seq < (SELECT next_seq FROM audit.log_head)
 LEFT JOIN audit_read.authorizations a ON a.event_id = i.event_id
 WHERE i.event_id = @event_id
