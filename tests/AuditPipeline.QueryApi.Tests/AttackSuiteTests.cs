@@ -307,6 +307,36 @@ public sealed class AttackSuiteTests(ApiFixture fx) : IDisposable
     }
 
     [Fact]
+    public async Task A_checkpoint_planted_under_another_key_never_makes_a_proof_verified()
+    {
+        var (store, approved) = await ApprovedTransferAsync();
+        await using (var projector = store.DataSource(ServiceRole.Projector))
+        {
+            await new CheckpointService(projector, fx.Signer, []).CreateAsync(null, "attack suite", default);
+        }
+        await using var api = fx.CreateFactory(store, new Dictionary<string, string>());
+        using var auditor = ApiFixture.Bearer(api, await TokenAsync(store, []));
+        var genuine = await auditor.GetFromJsonAsync<JsonElement>($"/v1/events/{approved.EventId}/proof");
+        Assert.True(genuine.GetProperty("verified").GetBoolean());
+
+        // With the API's own credential (it may record checkpoints it signs), a checkpoint over the
+        // true root at a later size, signed by the attacker's key, with that key beside it.
+        await using (var apiRole = store.DataSource(ServiceRole.Api))
+        {
+            var size = await new StoredMerkleTree(apiRole).LogSizeAsync(default);
+            using var mallory = CheckpointSigner.Generate();
+            var forged = mallory.Sign(size, await new StoredMerkleTree(apiRole).RootAsync(size, default), DateTimeOffset.UtcNow);
+            Assert.True(await new CheckpointLog(apiRole).InsertAsync(forged, mallory.PublicKeyPem, "mallory", default));
+        }
+        var planted = await auditor.GetFromJsonAsync<JsonElement>($"/v1/events/{approved.EventId}/proof");
+        Assert.False(planted.GetProperty("verified").GetBoolean());
+        Assert.Contains("not a trusted key", planted.GetProperty("problem").GetString(), StringComparison.Ordinal);
+        // The genuine checkpoint still proves it.
+        var pinned = await auditor.GetFromJsonAsync<JsonElement>($"/v1/events/{approved.EventId}/proof?checkpoint={genuine.GetProperty("treeSize").GetInt64()}");
+        Assert.True(pinned.GetProperty("verified").GetBoolean());
+    }
+
+    [Fact]
     public async Task Planted_merkle_node_never_gets_a_genuine_signature()
     {
         var store = await fx.NewStoreAsync();
