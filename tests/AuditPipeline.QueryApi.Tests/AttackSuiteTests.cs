@@ -328,6 +328,11 @@ public sealed class AttackSuiteTests(ApiFixture fx) : IDisposable
             var forged = mallory.Sign(size, await new StoredMerkleTree(apiRole).RootAsync(size, default), DateTimeOffset.UtcNow);
             Assert.True(await new CheckpointLog(apiRole).InsertAsync(forged, mallory.PublicKeyPem, "mallory", default));
         }
+        var latest = await auditor.GetFromJsonAsync<JsonElement>("/v1/checkpoints/latest");
+        Assert.False(latest.GetProperty("verified").GetBoolean());
+        Assert.Contains("not a trusted key", latest.GetProperty("problem").GetString(), StringComparison.Ordinal);
+        var listed = (await auditor.GetFromJsonAsync<JsonElement>("/v1/checkpoints")).GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal([false, true], listed.Select(c => c.GetProperty("verified").GetBoolean()));
         var planted = await auditor.GetFromJsonAsync<JsonElement>($"/v1/events/{approved.EventId}/proof");
         Assert.False(planted.GetProperty("verified").GetBoolean());
         Assert.Contains("not a trusted key", planted.GetProperty("problem").GetString(), StringComparison.Ordinal);

@@ -19,8 +19,26 @@ public sealed record CheckpointDocument(
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
+    /// <summary>
+    /// Set only by a server that checked the signature against its own trusted keys (never against
+    /// the key stored beside the row); absent in files and bundles, whose readers check for themselves.
+    /// </summary>
+    public bool? Verified { get; init; }
+
+    /// <summary>Why <see cref="Verified"/> is false.</summary>
+    public string? Problem { get; init; }
+
     public static CheckpointDocument From(Checkpoint c, string? publicKeyPem) =>
         new(Checkpoint.Origin, c.Size, c.RootHash, c.At, c.KeyId, c.Signature, publicKeyPem);
+
+    /// <summary>A stored checkpoint as a server shows it: with the trusted key's PEM and verified, or with the stored PEM and why it is not.</summary>
+    public static CheckpointDocument Checked(Checkpoint c, TrustedKeys? trusted, string? storedPublicKeyPem)
+    {
+        var problem = trusted is null ? "no trusted checkpoint key is configured here, so the signature was not checked" : trusted.Verify(c);
+        return problem is null
+            ? From(c, trusted!.Find(c.KeyId)!.PublicKeyPem) with { Verified = true }
+            : From(c, storedPublicKeyPem) with { Verified = false, Problem = problem };
+    }
 
     public Checkpoint ToCheckpoint() => new(Size, RootHash, SignedAt, KeyId, Signature);
 

@@ -14,7 +14,7 @@ public static class IntegrityEndpoints
     {
         var group = app.MapGroup("/v1/checkpoints").WithTags("integrity").RequireAuthorization(Policies.Audit);
 
-        group.MapGet("/", async (HttpContext http, CheckpointLog log, Microsoft.Extensions.Options.IOptions<QueryApiOptions> options, CancellationToken ct) =>
+        group.MapGet("/", async (HttpContext http, CheckpointLog log, ApiTrustedKeys trusted, Microsoft.Extensions.Options.IOptions<QueryApiOptions> options, CancellationToken ct) =>
         {
             var q = http.Request.Query;
             var limit = QueryInput.Limit(q["limit"], options.Value);
@@ -25,19 +25,19 @@ public static class IntegrityEndpoints
             }
             var keys = await log.PublicKeysAsync(ct);
             var page = await log.ListAsync(before, limit + 1, ct);
-            var items = page.Take(limit).Select(c => CheckpointDocument.From(c, keys.GetValueOrDefault(c.KeyId))).ToList();
+            var items = page.Take(limit).Select(c => CheckpointDocument.Checked(c, trusted.Keys, keys.GetValueOrDefault(c.KeyId))).ToList();
             return Results.Ok(new CheckpointPage(items, page.Count > limit ? QueryInput.Cursor(items[^1].Size.ToString(CultureInfo.InvariantCulture)) : null));
-        }).WithSummary("Signed checkpoints, newest first, each with the public key that signed it");
+        }).WithSummary("Signed checkpoints, newest first, each verified against this API's trusted keys (verified, problem) with the key that signed it");
 
-        group.MapGet("/latest", async (CheckpointLog log, CancellationToken ct) =>
+        group.MapGet("/latest", async (CheckpointLog log, ApiTrustedKeys trusted, CancellationToken ct) =>
             await log.LatestAsync(ct) is { } c
-                ? Results.Ok(CheckpointDocument.From(c, (await log.PublicKeysAsync(ct)).GetValueOrDefault(c.KeyId)))
+                ? Results.Ok(CheckpointDocument.Checked(c, trusted.Keys, (await log.PublicKeysAsync(ct)).GetValueOrDefault(c.KeyId)))
                 : AgentEndpoints.NotFound("No checkpoint has been signed yet."))
             .WithSummary("The newest signed checkpoint");
 
-        group.MapGet("/{size:long}", async (long size, CheckpointLog log, CancellationToken ct) =>
+        group.MapGet("/{size:long}", async (long size, CheckpointLog log, ApiTrustedKeys trusted, CancellationToken ct) =>
             await log.BySizeAsync(size, ct) is { } c
-                ? Results.Ok(CheckpointDocument.From(c, (await log.PublicKeysAsync(ct)).GetValueOrDefault(c.KeyId)))
+                ? Results.Ok(CheckpointDocument.Checked(c, trusted.Keys, (await log.PublicKeysAsync(ct)).GetValueOrDefault(c.KeyId)))
                 : AgentEndpoints.NotFound($"No checkpoint of log size {size}."))
             .WithSummary("The checkpoint signed at a log size");
 
