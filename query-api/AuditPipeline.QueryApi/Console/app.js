@@ -120,6 +120,8 @@ function perMinute(buckets, from, to, field = 'actions') {
 // ---------------------------------------------------------------- sign-in
 
 function showSignIn(message) {
+  // Pages still loading for the session that just ended must not draw over the sign-in form.
+  generation++;
   me = null;
   document.getElementById('nav').hidden = true;
   document.getElementById('who').replaceChildren();
