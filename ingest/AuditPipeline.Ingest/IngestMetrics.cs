@@ -17,6 +17,7 @@ public sealed class IngestMetrics : IDisposable
     private readonly Counter<long> _duplicates;
     private readonly Counter<long> _quarantined;
     private readonly Counter<long> _retries;
+    private readonly Counter<long> _deadLetterSkipped;
     private readonly Histogram<double> _appendMs;
     private long _logHead;
 
@@ -30,6 +31,7 @@ public sealed class IngestMetrics : IDisposable
         _duplicates = _meter.CreateCounter<long>("auditpipeline.ingest.duplicates_dropped");
         _quarantined = _meter.CreateCounter<long>("auditpipeline.ingest.messages_quarantined");
         _retries = _meter.CreateCounter<long>("auditpipeline.ingest.retries");
+        _deadLetterSkipped = _meter.CreateCounter<long>("auditpipeline.ingest.dead_letter_skipped");
         _appendMs = _meter.CreateHistogram<double>("auditpipeline.ingest.append_duration", "ms");
         _meter.CreateObservableGauge("auditpipeline.ingest.log_head", () => Interlocked.Read(ref _logHead));
     }
@@ -53,6 +55,9 @@ public sealed class IngestMetrics : IDisposable
     }
 
     public void Retried() => _retries.Add(1);
+
+    /// <summary>A dead-letter copy given up on (its quarantine row is stored).</summary>
+    public void DeadLetterSkipped() => _deadLetterSkipped.Add(1);
 
     /// <summary>A summary of the last window, at most every 10 seconds (called from the write loop only).</summary>
     public bool TryTakeSummary(out string summary)

@@ -23,6 +23,12 @@ public sealed class IngestOptions
     /// <summary>Cap of the exponential backoff while PostgreSQL or Kafka is unavailable.</summary>
     [Range(100, 600_000)] public int MaxRetryDelayMs { get; set; } = 5_000;
 
+    /// <summary>
+    /// Attempts at a dead-letter copy while the topic is unavailable. After them (or at once, for an
+    /// error that will not change) the copy is skipped: the quarantine row is already stored.
+    /// </summary>
+    [Range(1, 1000)] public int DeadLetterMaxAttempts { get; set; } = 10;
+
     /// <summary>Time given to in-flight batches at shutdown before they are left for redelivery.</summary>
     [Range(0, 600_000)] public int ShutdownDrainMs { get; set; } = 15_000;
 }

@@ -19,6 +19,8 @@ public static class IngestServiceCollectionExtensions
         builder.Services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section)
             .Validate(k => !string.IsNullOrWhiteSpace(k.BootstrapServers) || !string.IsNullOrWhiteSpace(k.BootstrapFile),
                 "Set Kafka:BootstrapServers or Kafka:BootstrapFile.")
+            .Validate(k => UnsafeKafkaSettings.Problems(k) is not { Count: > 0 } problems
+                ? true : throw new OptionsValidationException(KafkaOptions.Section, typeof(KafkaOptions), problems))
             .ValidateOnStart();
         builder.Services.AddOptions<ValidationLimits>().BindConfiguration("Ingest:Validation").ValidateDataAnnotations().ValidateOnStart();
 

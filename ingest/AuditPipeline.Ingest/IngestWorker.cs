@@ -126,6 +126,7 @@ public sealed class IngestWorker(
         try
         {
             consumer.Subscribe(_options.Topic);
+            var consumeBackoff = TimeSpan.Zero;
             var maxWait = TimeSpan.FromMilliseconds(_options.BatchMaxWaitMs);
             while (!ct.IsCancellationRequested)
             {
@@ -154,7 +155,7 @@ public sealed class IngestWorker(
                             break;
                         }
                     }
-                    var result = consumer.Consume(remaining);
+                    var result = ConsumeOne(consumer, batch, remaining, ref consumeBackoff, ct);
                     if (generation != Volatile.Read(ref _generation))
                     {
                         // A rebalance ran inside Consume: what was read is redelivered to the new owner.
@@ -189,6 +190,45 @@ public sealed class IngestWorker(
         }
     }
 
+    /// <summary>
+    /// One Consume call. A consume error never ends the loop unless librdkafka calls it fatal: a
+    /// message it cannot deliver (corrupt, undecodable) is quarantined at its offset; anything else
+    /// (broker down, topic missing) is waited out with a capped, logged backoff.
+    /// </summary>
+    private ConsumeResult<byte[], byte[]>? ConsumeOne(IConsumer<byte[], byte[]> consumer, Batch batch, TimeSpan timeout, ref TimeSpan backoff, CancellationToken ct)
+    {
+        try
+        {
+            var result = consumer.Consume(timeout);
+            backoff = TimeSpan.Zero;
+            return result;
+        }
+        catch (ConsumeException ex)
+        {
+            var kind = KafkaErrors.Classify(ex.Error);
+            if (kind == KafkaErrorKind.Fatal)
+            {
+                throw;
+            }
+            if (kind == KafkaErrorKind.Permanent && ex.ConsumerRecord is { Message: var message } record && record.Offset.Value >= 0)
+            {
+                var source = new SourceMessage(new SourcePosition(record.Topic, record.Partition.Value, record.Offset.Value),
+                    message?.Key, message?.Value ?? []);
+                batch.Track(record.TopicPartitionOffset);
+                batch.Rejects.Add(new QuarantineEntry(source, new Rejection(RejectCodes.BrokerRefused,
+                    $"Kafka could not deliver this message ({ex.Error.Code}): {ex.Error.Reason}")));
+                return null;
+            }
+            backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(100)
+                : TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, _options.MaxRetryDelayMs));
+            metrics.Retried();
+            logger.LogWarning("Kafka consume error {Code}: {Reason}{Hint}; retrying in {Delay} ms",
+                ex.Error.Code, ex.Error.Reason, KafkaErrors.Hint(ex.Error, _options.Topic), (int)backoff.TotalMilliseconds);
+            ct.WaitHandle.WaitOne(backoff);
+            return null;
+        }
+    }
+
     private void Add(Batch batch, ConsumeResult<byte[], byte[]> result)
     {
         var source = new SourceMessage(
@@ -216,19 +256,17 @@ public sealed class IngestWorker(
             // Redaction needs the subjects' keys from the store, so it runs here rather than in the decode loop.
             var events = redaction.Redactor is not { } redactor || batch.Events.Count == 0 ? batch.Events
                 : await RetryAsync("redact payload fields", token => redactor.RedactAsync(batch.Actions, batch.Events, token), ct);
-            var result = await RetryAsync("append to the event store",
-                token => store.AppendAsync(events, batch.Rejects, token), ct);
+            var result = await AppendIsolatingPoisonAsync(events, batch.Rejects, ct);
             var appendTime = Stopwatch.GetElapsedTime(appendStarted);
             var rejects = result.Conflicts.Count == 0 ? batch.Rejects : [.. batch.Rejects, .. result.Conflicts];
             if (rejects.Count > 0)
             {
-                await RetryAsync("publish to the dead-letter topic",
-                    async token => { await deadLetters.PublishAsync(rejects, token); return true; }, ct);
                 foreach (var reject in rejects)
                 {
                     logger.LogWarning("Quarantined {Source} ({Code}): {Reason}",
                         reject.Source.Position, reject.Rejection.Code, reject.Rejection.Reason);
                 }
+                await PublishDeadLettersAsync(rejects, ct);
             }
             var commitStarted = Stopwatch.GetTimestamp();
             Commit(consumer, batch);
@@ -236,6 +274,74 @@ public sealed class IngestWorker(
             if (metrics.TryTakeSummary(out var summary))
             {
                 logger.LogInformation("Ingest progress: {Summary}", summary);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Appends the batch, waiting out outages. If the store refuses the batch for its data (a class 22
+    /// or 23 error: one event it cannot take), the batch is split until the refused events are
+    /// alone; those are quarantined with the database's reason and the rest is stored, so one
+    /// poison event cannot stop its partitions.
+    /// </summary>
+    private async Task<AppendResult> AppendIsolatingPoisonAsync(List<IncomingEvent> events, IReadOnlyList<QuarantineEntry> rejects, CancellationToken ct)
+    {
+        try
+        {
+            return await RetryAsync("append to the event store", token => store.AppendAsync(events, rejects, token), ct);
+        }
+        catch (Npgsql.PostgresException ex) when (TransientErrors.IsDataRefusal(ex) && events.Count > 0)
+        {
+            if (events.Count == 1)
+            {
+                logger.LogError("The event store refused event {EventId} ({SqlState}: {Message}); quarantining it", events[0].EventId, ex.SqlState, ex.MessageText);
+                var refused = new QuarantineEntry(events[0].Source, new Rejection(RejectCodes.StoreRefused,
+                    $"The event store refused this event ({ex.SqlState}): {ex.MessageText}", events[0].EventId));
+                var stored = await RetryAsync("record the refused event in quarantine", token => store.AppendAsync([], [.. rejects, refused], token), ct);
+                return stored with { Conflicts = [refused] };
+            }
+            var half = events.Count / 2;
+            var first = await AppendIsolatingPoisonAsync([.. events.Take(half)], rejects, ct);
+            var second = await AppendIsolatingPoisonAsync([.. events.Skip(half)], [], ct);
+            return new AppendResult(first.Appended + second.Appended, first.Duplicates + second.Duplicates,
+                [.. first.Conflicts, .. second.Conflicts], second.Head.Value > 0 ? second.Head : first.Head);
+        }
+    }
+
+    /// <summary>
+    /// The dead-letter copy of each reject. The quarantine row is already durable, so a copy that the
+    /// broker refuses for good, or that still fails after DeadLetterMaxAttempts, is logged and
+    /// skipped rather than holding up every partition behind it.
+    /// </summary>
+    private async Task PublishDeadLettersAsync(IReadOnlyList<QuarantineEntry> rejects, CancellationToken ct)
+    {
+        var pending = rejects;
+        var delay = TimeSpan.FromMilliseconds(100);
+        for (var attempt = 1; pending.Count > 0; attempt++)
+        {
+            var failures = await deadLetters.PublishAsync(pending, ct);
+            var retry = new List<QuarantineEntry>();
+            foreach (var (entry, error) in failures)
+            {
+                if (KafkaErrors.Classify(error) != KafkaErrorKind.Transient || attempt >= _options.DeadLetterMaxAttempts)
+                {
+                    metrics.DeadLetterSkipped();
+                    logger.LogError("Dead-letter copy of {Source} not sent ({Code}: {Reason}) after {Attempts} attempt(s); its quarantine row is stored, see auditctl store quarantine",
+                        entry.Source.Position, error.Code, error.Reason, attempt);
+                }
+                else
+                {
+                    retry.Add(entry);
+                }
+            }
+            pending = retry;
+            if (pending.Count > 0)
+            {
+                metrics.Retried();
+                logger.LogWarning("Dead-letter topic unavailable for {Count} message(s) (attempt {Attempt} of {Max}); retrying in {Delay} ms",
+                    pending.Count, attempt, _options.DeadLetterMaxAttempts, (int)delay.TotalMilliseconds);
+                await Task.Delay(delay, clock, ct);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, _options.MaxRetryDelayMs));
             }
         }
     }

@@ -22,6 +22,13 @@ public static class TransientErrors
         _ => ex.InnerException is not null && IsTransient(ex.InnerException),
     };
 
+    /// <summary>
+    /// The database refused the data itself (class 22 data exception, class 23 integrity violation):
+    /// retrying the same rows fails the same way, but the other rows of the batch are fine.
+    /// </summary>
+    public static bool IsDataRefusal(PostgresException ex) =>
+        ex.SqlState.StartsWith("22", StringComparison.Ordinal) || ex.SqlState.StartsWith("23", StringComparison.Ordinal);
+
     /// <summary>A one-line description without connection strings or message contents.</summary>
     public static string Describe(Exception ex) => ex switch
     {

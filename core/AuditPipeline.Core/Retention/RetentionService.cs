@@ -446,7 +446,7 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
         return agents;
     }
 
-    /// <summary>One owner transaction: record the drop, retain the shared blocks' leaves, drop the partition.</summary>
+    /// <summary>One owner transaction: record the drop, retain the shared blocks' leaves and every event's digest, drop the partition.</summary>
     private static async Task DropPartitionAsync(NpgsqlDataSource owner, DateOnly month, string partition, string manifestSha256,
         DateTimeOffset from, DateTimeOffset to, string actor, DateTimeOffset at, CancellationToken ct)
     {
@@ -463,8 +463,9 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
                 record.Parameters.AddWithValue("to", to);
                 await record.ExecuteNonQueryAsync(ct);
             }
-            await using (var retain = new NpgsqlCommand(SqlScripts.Query("retention_retain_leaves"), conn, tx))
+            foreach (var keep in new[] { "retention_retain_leaves", "retention_keep_digests" })
             {
+                await using var retain = new NpgsqlCommand(SqlScripts.Query(keep), conn, tx);
                 retain.Parameters.AddWithValue("from", from);
                 retain.Parameters.AddWithValue("to", to);
                 await retain.ExecuteNonQueryAsync(ct);

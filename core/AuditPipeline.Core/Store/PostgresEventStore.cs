@@ -78,7 +78,9 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
 
     /// <summary>
     /// First occurrence of an id wins, within the batch and against the store. A repeat with the
-    /// same canonical bytes is a redelivery (dropped); with different bytes it is a conflict.
+    /// same canonical bytes is a redelivery (dropped); with different bytes it is a conflict. An id
+    /// whose month left the hot store is compared with the digest the drop kept; it is never
+    /// inserted again (the id table would refuse it and stop the batch).
     /// </summary>
     private static async Task<(List<IncomingEvent> Fresh, int Duplicates, List<QuarantineEntry> Conflicts)> SeparateDuplicatesAsync(
         NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<IncomingEvent> events, CancellationToken ct)
@@ -92,6 +94,7 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
         }
 
         var stored = new Dictionary<Guid, long>();
+        var droppedDigests = new Dictionary<Guid, byte[]>();
         await using (var cmd = new NpgsqlCommand(SqlScripts.Query("find_event_ids"), conn, tx))
         {
             cmd.Parameters.AddWithValue("ids", events.Select(e => e.EventId).Distinct().ToArray());
@@ -99,6 +102,10 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
             while (await reader.ReadAsync(ct))
             {
                 stored[reader.GetGuid(0)] = reader.GetInt64(1);
+                if (!reader.IsDBNull(2))
+                {
+                    droppedDigests[reader.GetGuid(0)] = reader.GetFieldValue<byte[]>(2);
+                }
             }
         }
         var storedPayloads = stored.Count == 0 ? [] : await ReadPayloadsAsync(conn, tx, stored, ct);
@@ -106,28 +113,41 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
         var seenInBatch = new Dictionary<Guid, IncomingEvent>();
         foreach (var e in events)
         {
-            byte[]? firstPayload = storedPayloads.TryGetValue(e.EventId, out var p) ? p
-                : seenInBatch.TryGetValue(e.EventId, out var earlier) ? earlier.Payload
-                : null;
-            if (firstPayload is null)
+            var verdict = storedPayloads.TryGetValue(e.EventId, out var p) ? Compare(p, e.Payload)
+                : seenInBatch.TryGetValue(e.EventId, out var earlier) ? Compare(earlier.Payload, e.Payload)
+                : droppedDigests.TryGetValue(e.EventId, out var digest) ? (SHA256.HashData(e.Payload).AsSpan().SequenceEqual(digest) ? Repeat.Same : Repeat.Different)
+                : stored.ContainsKey(e.EventId) ? Repeat.Incomparable
+                : Repeat.New;
+            switch (verdict)
             {
-                seenInBatch[e.EventId] = e;
-                fresh.Add(e);
-            }
-            else if (firstPayload.AsSpan().SequenceEqual(e.Payload))
-            {
-                duplicates++;
-            }
-            else
-            {
-                conflicts.Add(new QuarantineEntry(e.Source, new Rejection(
-                    RejectCodes.ConflictingDuplicate,
-                    $"Event id {e.EventId} was already stored with different content; the first version is kept.",
-                    e.EventId)));
+                case Repeat.New:
+                    seenInBatch[e.EventId] = e;
+                    fresh.Add(e);
+                    break;
+                case Repeat.Same:
+                    duplicates++;
+                    break;
+                case Repeat.Different:
+                    conflicts.Add(new QuarantineEntry(e.Source, new Rejection(
+                        RejectCodes.ConflictingDuplicate,
+                        $"Event id {e.EventId} was already stored with different content; the first version is kept.",
+                        e.EventId)));
+                    break;
+                default:
+                    conflicts.Add(new QuarantineEntry(e.Source, new Rejection(
+                        RejectCodes.ArchivedDuplicate,
+                        $"Event id {e.EventId} is already stored at position {stored[e.EventId]}, in a month dropped from the hot store before "
+                        + "digests were kept; it is not stored again. Compare it with the archive segment (auditctl archive list).",
+                        e.EventId)));
+                    break;
             }
         }
         return (fresh, duplicates, conflicts);
     }
+
+    private enum Repeat { New, Same, Different, Incomparable }
+
+    private static Repeat Compare(byte[] first, byte[] again) => first.AsSpan().SequenceEqual(again) ? Repeat.Same : Repeat.Different;
 
     private static async Task<Dictionary<Guid, byte[]>> ReadPayloadsAsync(
         NpgsqlConnection conn, NpgsqlTransaction tx, Dictionary<Guid, long> stored, CancellationToken ct)
@@ -242,13 +262,13 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
         });
         cmd.Parameters.Add(new NpgsqlParameter("keys", NpgsqlDbType.Array | NpgsqlDbType.Bytea)
         {
-            Value = entries.Select(q => q.Source.Key is { } k ? (object)k : DBNull.Value).ToArray(),
+            Value = entries.Select(q => BoundedRaw.Key(q.Source.Key) is { } k ? (object)k : DBNull.Value).ToArray(),
         });
         cmd.Parameters.AddWithValue("sizes", entries.Select(q => q.Source.Value.Length).ToArray());
         cmd.Parameters.AddWithValue("shas", entries.Select(q => SHA256.HashData(q.Source.Value)).ToArray());
-        cmd.Parameters.AddWithValue("truncated", entries.Select(q => q.Source.Value.Length > quarantineMaxRawBytes).ToArray());
-        cmd.Parameters.AddWithValue("raws", entries.Select(q => q.Source.Value.Length > quarantineMaxRawBytes
-            ? q.Source.Value[..quarantineMaxRawBytes] : q.Source.Value).ToArray());
+        var kept = entries.Select(q => BoundedRaw.Bound(q.Source.Value, quarantineMaxRawBytes)).ToList();
+        cmd.Parameters.AddWithValue("truncated", kept.Select(k => k.Truncated).ToArray());
+        cmd.Parameters.AddWithValue("raws", kept.Select(k => k.Kept).ToArray());
         await cmd.ExecuteNonQueryAsync(ct);
     }
 

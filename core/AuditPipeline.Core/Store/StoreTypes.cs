@@ -38,3 +38,17 @@ public interface IEventStore
     /// </summary>
     Task<AppendResult> AppendAsync(IReadOnlyList<IncomingEvent> events, IReadOnlyList<QuarantineEntry> rejects, CancellationToken ct);
 }
+
+/// <summary>
+/// How much of a refused message is kept (quarantine row, dead-letter copy): at most the quarantine
+/// limit of the value and 1 KiB of the key; the original's size and SHA-256 always travel with it.
+/// </summary>
+public static class BoundedRaw
+{
+    public const int MaxKeyBytes = 1024;
+
+    public static (byte[] Kept, bool Truncated) Bound(byte[] bytes, int max) =>
+        bytes.Length > max ? (bytes[..max], true) : (bytes, false);
+
+    public static byte[]? Key(byte[]? key) => key is null ? null : Bound(key, MaxKeyBytes).Kept;
+}

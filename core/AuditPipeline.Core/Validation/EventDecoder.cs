@@ -14,6 +14,14 @@ public static class RejectCodes
     public const string InvalidField = "invalid_field";
     public const string KeyMismatch = "key_mismatch";
     public const string ConflictingDuplicate = "conflicting_duplicate";
+    /// <summary>Valid but older than Ingest:Validation:MaxAge: replayable once the limit is raised.</summary>
+    public const string TooOld = "too_old";
+    /// <summary>The id is stored in a month dropped before digests were kept: not comparable, never stored twice.</summary>
+    public const string ArchivedDuplicate = "archived_duplicate";
+    /// <summary>A Kafka error that will not go away on retry (for example a message the broker refuses).</summary>
+    public const string BrokerRefused = "broker_refused";
+    /// <summary>The event store refused this one event's data (the rest of its batch was stored).</summary>
+    public const string StoreRefused = "store_refused";
 }
 
 public sealed record Rejection(string Code, string Reason, Guid? EventId = null);
@@ -76,8 +84,21 @@ public sealed class EventDecoder(ValidationLimits limits)
             return (null, new(RejectCodes.KeyMismatch, "The message has no key; it must be agent.id.", e.EventId));
         }
 
+        if (e.OccurredAt < now - limits.MaxAge)
+        {
+            return (null, new(RejectCodes.TooOld,
+                $"occurred_at {e.OccurredAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)} is older than the accepted {FormatAge(limits.MaxAge)} (Ingest:Validation:MaxAge). "
+                + "To let it in, raise the limit (e.g. Ingest__Validation__MaxAge=90.00:00:00), restart ingest, then replay: "
+                + "auditctl store quarantine replay --reason too_old", e.EventId));
+        }
+
         return (new DecodedEvent(e, ContractJson.SerializeCanonical(e)), null);
     }
+
+    private static string FormatAge(TimeSpan age) =>
+        age.TotalDays >= 1
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{age.TotalDays:0.#} days")
+            : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{age.TotalHours:0.#} hours");
 
     private static string Describe(string code) =>
         code == RejectCodes.MalformedJson ? "Not well-formed UTF-8 JSON" : "Does not match the agent-action v1 schema";

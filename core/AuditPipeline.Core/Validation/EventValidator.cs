@@ -25,10 +25,8 @@ public sealed class EventValidator(ValidationLimits limits)
         {
             errors.Add(new("$.event_id", "must not be the nil UUID"));
         }
-        if (e.OccurredAt < now - limits.MaxAge)
-        {
-            errors.Add(new("$.occurred_at", $"is older than the accepted {limits.MaxAge.TotalDays:0.#} days"));
-        }
+        // Age (Ingest:Validation:MaxAge) is checked by EventDecoder last, with a code of its own, so a
+        // too-old event is otherwise valid and can be replayed after the limit is raised.
         if (e.OccurredAt > now + limits.MaxClockSkew)
         {
             errors.Add(new("$.occurred_at", $"is more than {limits.MaxClockSkew.TotalMinutes:0.#} minutes in the future"));
