@@ -77,7 +77,12 @@ public sealed class ContractSchema
         }
         var errors = new List<SchemaError>();
         Collect(_schema.Evaluate(instance, _explain), instance, errors);
-        return errors.Count > 0 ? errors : [new SchemaError("", "schema", "does not match")];
+        if (errors.Count == 0)
+        {
+            return [new SchemaError("", "schema", "does not match")];
+        }
+        // A timestamp's pattern and format say the same thing: say it once, naming both keywords.
+        return [.. errors.GroupBy(e => (e.Path, e.Message)).Select(g => g.First() with { Keyword = string.Join(", ", g.Select(e => e.Keyword).Distinct()) })];
     }
 
     private void Collect(EvaluationResults node, JsonElement instance, List<SchemaError> errors)
