@@ -11,6 +11,16 @@ using AuditPipeline.Testing;
 var events = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) is { } n ? int.Parse(n, CultureInfo.InvariantCulture) : 200_000;
 Console.WriteLine($"bench/ingest: {events} events, {Environment.ProcessorCount} cores");
 
+// --decode-only: the decoder alone (schema, parse, validate, canonicalize), no servers; best of three after a warm-up.
+if (args.Contains("--decode-only"))
+{
+    var decodeWorkload = Workload.Build(events, seed: 2026);
+    Stages.DecodeRate(Workload.Build(Math.Max(1000, events / 10), seed: 7));
+    var rates = Enumerable.Range(0, 3).Select(_ => Stages.DecodeRate(decodeWorkload)).ToList();
+    Console.WriteLine($"decode alone: {rates.Max():0} events/s (best of {string.Join(", ", rates.Select(r => r.ToString("0", CultureInfo.InvariantCulture)))}; one thread, {decodeWorkload.AverageBytes:0} bytes on average)");
+    return;
+}
+
 await using var postgres = await PostgresServer.StartAsync();
 var store = await postgres.CreateStoreAsync();
 var workload = Workload.Build(events, seed: 2026);

@@ -153,6 +153,53 @@ public sealed class ContractTests
         }
     }
 
+    // docs/event-contract.md, "A minimal event": no delegation.chain, no authorization.approvals, no usage.
+    private const string MinimalEvent = """
+        {
+          "event_id": "01a202c1-0a2f-7e10-8c3d-5b6a7f8e9d01",
+          "occurred_at": "2026-11-22T09:55:35.215Z",
+          "schema_version": 1,
+          "agent": { "id": "agent-0108", "name": "nightly-reconciler" },
+          "delegation": {},
+          "action": { "operation": "read", "resource": { "type": "sql-table", "id": "finance.invoices", "sensitivity": "internal" } },
+          "authorization": { "decision": "allow", "policy_id": "policy-batch", "policy_version": "v3" },
+          "outcome": { "status": "success" }
+        }
+        """;
+
+    [Fact]
+    public void Minimal_documented_event_without_chain_or_approvals_is_accepted()
+    {
+        var (decoded, rejection) = _decoder.Decode("agent-0108"u8, Encoding.UTF8.GetBytes(MinimalEvent), Now);
+
+        Assert.True(rejection is null, $"{rejection?.Code}: {rejection?.Reason}");
+        Assert.Empty(decoded!.Event.Delegation.Chain);
+        Assert.Empty(decoded.Event.Authorization.Approvals);
+        Assert.Null(decoded.Event.Usage);
+    }
+
+    [Fact]
+    public void Omitted_members_with_defaults_canonicalize_like_the_explicit_defaults()
+    {
+        var minimal = JsonNode.Parse(MinimalEvent)!.AsObject();
+        minimal["usage"] = new JsonObject();
+        var explicitDefaults = JsonNode.Parse(minimal.ToJsonString())!.AsObject();
+        explicitDefaults["delegation"]!["chain"] = new JsonArray();
+        explicitDefaults["authorization"]!["approvals"] = new JsonArray();
+        explicitDefaults["usage"] = new JsonObject { ["input_tokens"] = 0, ["output_tokens"] = 0, ["cost_usd"] = 0, ["duration_ms"] = 0 };
+
+        var (a, ra) = _decoder.Decode("agent-0108"u8, Encoding.UTF8.GetBytes(minimal.ToJsonString()), Now);
+        var (b, rb) = _decoder.Decode("agent-0108"u8, Encoding.UTF8.GetBytes(explicitDefaults.ToJsonString()), Now);
+
+        Assert.True(ra is null && rb is null, $"{ra?.Reason} {rb?.Reason}");
+        Assert.Equal(Encoding.UTF8.GetString(b!.Canonical), Encoding.UTF8.GetString(a!.Canonical));
+        // The canonical form writes the defaults out (docs/event-contract.md, "Canonical form").
+        var text = Encoding.UTF8.GetString(a.Canonical);
+        Assert.Contains("\"delegation\":{\"chain\":[]}", text, StringComparison.Ordinal);
+        Assert.Contains("\"approvals\":[]", text, StringComparison.Ordinal);
+        Assert.Contains("\"usage\":{\"input_tokens\":0,\"output_tokens\":0,\"cost_usd\":0,\"duration_ms\":0}", text, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Timestamps_without_an_offset_are_refused()
     {

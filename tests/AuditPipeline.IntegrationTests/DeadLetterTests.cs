@@ -31,7 +31,7 @@ public sealed class DeadLetterTests(PipelineFixture fx)
             ("oversized", agent.Id, Encoding.UTF8.GetBytes(json.Replace("\"reason\":\"", "\"reason\":\"" + new string('x', 100_000), StringComparison.Ordinal))),
             ("empty", agent.Id, []),
             ("malformed_json", agent.Id, [0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]), // invalid UTF-8
-            ("invalid_field", agent.Id, Encoding.UTF8.GetBytes(json.Replace("\"policy_id\":\"", "\"policy_id\":\"'; DROP TABLE audit.events; --", StringComparison.Ordinal))),
+            ("schema_violation", agent.Id, Encoding.UTF8.GetBytes(json.Replace("\"policy_id\":\"", "\"policy_id\":\"'; DROP TABLE audit.events; --", StringComparison.Ordinal))), // whitespace in an id: the schema's pattern
             ("invalid_field", agent.Id, ContractJson.SerializeCanonical(valid[2] with { OccurredAt = DateTimeOffset.UtcNow.AddDays(2) })),
             ("key_mismatch", "someone-else", ContractJson.SerializeCanonical(valid[3])),
             ("schema_violation", agent.Id, Encoding.UTF8.GetBytes(json.Replace("{\"event_id\"", "{\"event_id\":\"" + valid[4].EventId + "\",\"event_id\"", StringComparison.Ordinal))), // duplicate key

@@ -57,10 +57,15 @@ public sealed record Delegation
 {
     /// <summary>The human the agent acts for (absent for fully autonomous agents).</summary>
     public string? OnBehalfOf { get; init; }
-    /// <summary>Actors from the human (first) to the agent's direct delegator (last).</summary>
-    public IReadOnlyList<Actor> Chain { get; init; } = [];
+    /// <summary>Actors from the human (first) to the agent's direct delegator (last). Omitted in JSON means none.</summary>
+    public IReadOnlyList<Actor> Chain { get => _chain; init => _chain = value ?? []; }
     /// <summary>The agent that spawned this one, if any.</summary>
     public string? ParentAgentId { get; init; }
+
+    // The source-generated deserializer passes null for an init-only member missing from the JSON,
+    // overriding an initializer: the schema's default ([]) is applied here instead. An explicit
+    // "chain": null never gets this far (the schema and the nullable annotations refuse it).
+    private readonly IReadOnlyList<Actor> _chain = [];
 }
 
 public sealed record Actor
@@ -120,8 +125,12 @@ public sealed record AuthorizationDecision
     public string? Reason { get; init; }
     /// <summary>The policy engine's id for this decision (for cross-referencing its logs).</summary>
     public string? DecisionId { get; init; }
-    public IReadOnlyList<Approval> Approvals { get; init; } = [];
+    /// <summary>Human approvals given for this action. Omitted in JSON means none.</summary>
+    public IReadOnlyList<Approval> Approvals { get => _approvals; init => _approvals = value ?? []; }
     public DateTimeOffset? GrantExpiresAt { get; init; }
+
+    // See Delegation: the schema's default for a missing member, which the deserializer would leave null.
+    private readonly IReadOnlyList<Approval> _approvals = [];
 }
 
 [JsonConverter(typeof(StrictEnumConverter<Decision>))]

@@ -62,6 +62,8 @@ public static class ContractJson
         };
         options.Converters.Add(new UtcMicrosecondsConverter());
         options.Converters.Add(new NormalizedDecimalConverter());
+        options.Converters.Add(new IntegralConverter<long>(d => (long)d));
+        options.Converters.Add(new IntegralConverter<int>(d => (int)d));
         options.MakeReadOnly();
         return options;
     }
@@ -126,7 +128,7 @@ public static class ContractJson
         }
     }
 
-    /// <summary>Timestamps must carry an offset; they are kept as UTC truncated to microseconds.</summary>
+    /// <summary>Timestamps are strict RFC 3339 (<see cref="Timestamps.TryParseRfc3339"/>); they are kept as UTC truncated to microseconds.</summary>
     private sealed class UtcMicrosecondsConverter : JsonConverter<DateTimeOffset>
     {
         private const string Format = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
@@ -135,30 +137,45 @@ public static class ContractJson
         {
             if (reader.TokenType != JsonTokenType.String)
             {
-                throw new JsonException("A timestamp must be an RFC 3339 string.");
+                throw new JsonException("A timestamp must be " + Timestamps.Rfc3339Form + ".");
             }
-            var text = reader.GetString()!;
-            if (text.Length > 40 || !HasExplicitOffset(text)
-                || !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var value))
+            if (!Timestamps.TryParseRfc3339(reader.GetString(), out var value, out var problem))
             {
-                throw new JsonException("A timestamp must be RFC 3339 with an explicit offset, e.g. 2026-11-22T10:15:30.123456Z.");
+                throw new JsonException("A timestamp " + problem + ".");
             }
-            return Timestamps.ToUtcMicroseconds(value);
+            return value;
         }
 
         public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
             writer.WriteStringValue(Timestamps.ToUtcMicroseconds(value).ToString(Format, CultureInfo.InvariantCulture));
+    }
 
-        private static bool HasExplicitOffset(string text)
+    /// <summary>
+    /// JSON has one number type and JSON Schema's "integer" is any number with no fraction, so
+    /// 1830.0 and 1.83e3 are the integer 1830 here too (the schema decides what is accepted).
+    /// </summary>
+    private sealed class IntegralConverter<T>(Func<decimal, T> convert) : JsonConverter<T>
+        where T : struct, System.Numerics.IBinaryInteger<T>, System.Numerics.IMinMaxValue<T>
+    {
+        public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
-            var timeStart = text.IndexOf('T', StringComparison.OrdinalIgnoreCase);
-            if (timeStart < 0)
+            if (reader.TokenType == JsonTokenType.Number)
             {
-                return false;
+                if (reader.TryGetInt64(out var whole) && whole >= long.CreateChecked(T.MinValue) && whole <= long.CreateChecked(T.MaxValue))
+                {
+                    return T.CreateChecked(whole);
+                }
+                if (reader.TryGetDecimal(out var value) && decimal.Truncate(value) == value
+                    && value >= decimal.CreateChecked(T.MinValue) && value <= decimal.CreateChecked(T.MaxValue))
+                {
+                    return convert(value);
+                }
             }
-            var time = text.AsSpan(timeStart);
-            return time.EndsWith("Z", StringComparison.OrdinalIgnoreCase) || time.Contains('+') || time.Contains('-');
+            throw new JsonException($"Expected an integer from {T.MinValue} to {T.MaxValue}.");
         }
+
+        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) =>
+            writer.WriteNumberValue(long.CreateChecked(value));
     }
 
     /// <summary>0.0120 and 0.012 are the same cost; write them the same way so dedupe sees equal events.</summary>

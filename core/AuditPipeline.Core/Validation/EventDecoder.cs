@@ -29,9 +29,15 @@ public sealed record Rejection(string Code, string Reason, Guid? EventId = null)
 /// <summary>A decoded, validated event and its canonical bytes (what is stored and hashed).</summary>
 public sealed record DecodedEvent(AgentActionOccurred Event, byte[] Canonical);
 
-/// <summary>Turns raw Kafka message bytes into a valid event or a rejection with a reason.</summary>
+/// <summary>
+/// Turns raw Kafka message bytes into a valid event or a rejection with a reason. The stages, in
+/// order: size, well-formed UTF-8 JSON, the JSON Schema (<see cref="ContractSchema"/>, the contract's
+/// one truth), deserialization, the clock-dependent checks of <see cref="EventValidator"/>, the key.
+/// </summary>
 public sealed class EventDecoder(ValidationLimits limits)
 {
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
+    private readonly ContractSchema _schema = ContractSchema.For(limits);
     private readonly EventValidator _validator = new(limits);
 
     public ValidationLimits Limits => limits;
@@ -46,6 +52,32 @@ public sealed class EventDecoder(ValidationLimits limits)
         {
             return (null, new(RejectCodes.Oversized, $"The event is {value.Length} bytes; at most {limits.MaxEventBytes} are accepted."));
         }
+        if (!System.Text.Unicode.Utf8.IsValid(value))
+        {
+            return (null, new(RejectCodes.MalformedJson, $"{Describe(RejectCodes.MalformedJson)}: the value is not valid UTF-8"));
+        }
+
+        IReadOnlyList<SchemaError> schemaErrors;
+        try
+        {
+            var reader = new Utf8JsonReader(value, new JsonReaderOptions { MaxDepth = DocumentOptions.MaxDepth });
+            using var document = JsonDocument.ParseValue(ref reader);
+            if (reader.Read())
+            {
+                throw new JsonException("There is more after the JSON value.");
+            }
+            schemaErrors = _schema.Evaluate(document.RootElement);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            // Not JSON at all, or strings the schema could not read (an escaped lone surrogate).
+            var code = ContractJson.IsWellFormedJson(value) ? RejectCodes.SchemaViolation : RejectCodes.MalformedJson;
+            return (null, new(code, $"{Describe(code)}: {Explain(ex.Message)}"));
+        }
+        if (schemaErrors.Count > 0)
+        {
+            return (null, new(RejectCodes.SchemaViolation, $"{Describe(RejectCodes.SchemaViolation)}: {string.Join("; ", schemaErrors)}"));
+        }
 
         AgentActionOccurred e;
         try
@@ -54,6 +86,7 @@ public sealed class EventDecoder(ValidationLimits limits)
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException)
         {
+            // What the schema cannot say: duplicate member names.
             var code = ContractJson.IsWellFormedJson(value) ? RejectCodes.SchemaViolation : RejectCodes.MalformedJson;
             var where = ex is JsonException { Path: { } path } ? $" at {path}" : "";
             return (null, new(code, $"{Describe(code)}{where}: {Explain(ex.Message)}"));

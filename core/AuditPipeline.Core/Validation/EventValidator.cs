@@ -8,9 +8,12 @@ public sealed record FieldError(string Path, string Message)
 }
 
 /// <summary>
-/// Semantic checks the JSON schema cannot express alone: identifier syntax, sizes, enum
-/// ranges, timestamps within sane bounds. Type and required-field errors are caught earlier
-/// by the deserializer.
+/// The contract's rules on a parsed event. The ingest evaluates the JSON Schema first, which says
+/// the same for everything here except the checks that need the clock (<c>occurred_at</c> within
+/// <see cref="ValidationLimits.MaxAge"/> and <see cref="ValidationLimits.MaxClockSkew"/>,
+/// <c>approved_at</c> not in the future); the rest stays for emitters that validate without the
+/// schema (<c>AgentActionEmitter</c>) and as a second line. Lengths count Unicode code points, as
+/// JSON Schema's <c>maxLength</c> does.
 /// </summary>
 public sealed class EventValidator(ValidationLimits limits)
 {
@@ -126,9 +129,9 @@ public sealed class EventValidator(ValidationLimits limits)
         {
             return;
         }
-        if (value!.Length > limits.MaxIdLength)
+        if (value!.Length > limits.MaxIdLength && ContractSchema.CodePoints(value) is var length && length > limits.MaxIdLength)
         {
-            errors.Add(new(path, $"is {value.Length} characters; at most {limits.MaxIdLength} allowed"));
+            errors.Add(new(path, $"is {length} characters; at most {limits.MaxIdLength} allowed"));
             return;
         }
         foreach (var c in value)
@@ -149,9 +152,9 @@ public sealed class EventValidator(ValidationLimits limits)
             return;
         }
         var limit = max ?? limits.MaxTextLength;
-        if (value!.Length > limit)
+        if (value!.Length > limit && ContractSchema.CodePoints(value) is var length && length > limit)
         {
-            errors.Add(new(path, $"is {value.Length} characters; at most {limit} allowed"));
+            errors.Add(new(path, $"is {length} characters; at most {limit} allowed"));
             return;
         }
         foreach (var c in value)

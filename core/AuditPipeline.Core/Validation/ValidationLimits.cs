@@ -2,7 +2,11 @@ using System.ComponentModel.DataAnnotations;
 
 namespace AuditPipeline.Core.Validation;
 
-/// <summary>Bounds an event must stay within. Defaults suit agent actions; all are configurable.</summary>
+/// <summary>
+/// Bounds an event must stay within. Defaults suit agent actions; all are configurable. Lengths are
+/// in Unicode code points (JSON Schema's <c>maxLength</c>); the schema file is written with the
+/// defaults and evaluated with these values (<see cref="ContractSchema"/>).
+/// </summary>
 public sealed record ValidationLimits
 {
     /// <summary>Largest encoded event accepted; larger ones go to the dead-letter topic unparsed.</summary>
