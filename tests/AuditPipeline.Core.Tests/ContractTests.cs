@@ -229,10 +229,23 @@ public sealed class ContractTests
         var paths = validator.Validate(bad, Now).Select(x => x.Path).ToHashSet();
         Assert.Superset(new HashSet<string>
         {
-            "$.event_id", "$.schema_version", "$.occurred_at", "$.agent.id", "$.agent.owner",
+            "$.event_id", "$.schema_version", "$.agent.id", "$.agent.owner",
             "$.usage.input_tokens", "$.usage.cost_usd", "$.delegation.chain",
         }, paths);
+        // Age is the decoder's last check, with a code of its own (too_old), not a field error.
+        Assert.DoesNotContain("$.occurred_at", paths);
         Assert.Contains(validator.Validate(e with { OccurredAt = Now.AddMinutes(10) }, Now), x => x.Path == "$.occurred_at");
+    }
+
+    [Fact]
+    public void An_event_older_than_MaxAge_is_refused_as_too_old_with_how_to_let_it_in()
+    {
+        var old = Sample() with { OccurredAt = Now.AddDays(-31) };
+        var (decoded, rejection) = _decoder.Decode(System.Text.Encoding.UTF8.GetBytes(old.Agent.Id), ContractJson.SerializeCanonical(old), Now);
+        Assert.Null(decoded);
+        Assert.Equal(RejectCodes.TooOld, rejection!.Code);
+        Assert.Contains("Ingest:Validation:MaxAge", rejection.Reason, StringComparison.Ordinal);
+        Assert.Equal(old.EventId, rejection.EventId);
     }
 
     [Fact]
