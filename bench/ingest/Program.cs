@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using AuditPipeline.Bench.Ingest;
+using AuditPipeline.Core.Kafka;
 using AuditPipeline.DevBroker;
 using AuditPipeline.Testing;
 
@@ -8,6 +9,7 @@ using AuditPipeline.Testing;
 //   (a) the bound: raw binary COPY of equivalent rows (same columns, same indexes, 5,000 per transaction);
 //   (b) end to end: events produced to Kafka until all are durably appended and offsets committed.
 // Prints as its last line: ingest events_per_s=<b> raw_copy_per_s=<a> ratio=<b/a>
+KafkaNative.LoadOrExit("bench/ingest");
 var events = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) is { } n ? int.Parse(n, CultureInfo.InvariantCulture) : 200_000;
 Console.WriteLine($"bench/ingest: {events} events, {Environment.ProcessorCount} cores");
 

@@ -1,5 +1,9 @@
 using System.CommandLine;
 using AuditPipeline.Cli.Commands;
+using AuditPipeline.Core.Kafka;
+
+// Quiet: its output is read by people and scripts; a wrong librdkafka still stops it (exit 2).
+KafkaNative.LoadOrExit("auditctl", quiet: true);
 
 var root = new RootCommand("auditctl: operate AuditPipeline (schema, verification, sample and simulated agents)")
 {

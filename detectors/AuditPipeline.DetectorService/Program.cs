@@ -1,5 +1,8 @@
+using AuditPipeline.Core.Kafka;
 using AuditPipeline.DetectorService;
 using Microsoft.Extensions.Hosting;
+
+KafkaNative.LoadOrExit("detectors");
 
 var builder = Host.CreateApplicationBuilder(args);
 builder.AddDetectorService();

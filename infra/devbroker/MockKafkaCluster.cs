@@ -1,24 +1,32 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using AuditPipeline.Core.Kafka;
 
 namespace AuditPipeline.DevBroker;
 
 /// <summary>
 /// librdkafka's built-in mock cluster: a real Kafka-protocol broker on loopback TCP, in memory.
 /// Dev/test only (no Kafka distribution is installable here; production uses real Kafka).
-/// Limits (librdkafka 2.0.2): random ports, in-memory, each partition keeps at most
-/// ~100,000 messages or ~5 MB (older ones are dropped), so size partitions for the load.
+/// The same librdkafka as the clients (<see cref="KafkaNative"/>: the redist package's 2.16).
+/// Limits: random ports, in-memory, each partition keeps at most ~100,000 messages or ~5 MB
+/// (older ones are dropped), so size partitions for the load. Brokers are numbered 1..N.
+/// Create topics here: AdminClient.CreateTopics times out against the mock.
 /// </summary>
 public sealed partial class MockKafkaCluster : IDisposable
 {
-    private const string Lib = "librdkafka.so.1";
+    private const string Lib = KafkaNative.LibraryName;
     private IntPtr _rk;
     private IntPtr _cluster;
 
     public string BootstrapServers { get; }
 
+    public int Brokers { get; }
+
     public MockKafkaCluster(int brokers = 1)
     {
+        // Our imports below resolve to the very library Confluent.Kafka uses.
+        KafkaNative.Load(typeof(MockKafkaCluster).Assembly);
+        Brokers = brokers;
         var errstr = new byte[512];
         var conf = rd_kafka_conf_new();
         // The handle only hosts the cluster; keep it quiet.
@@ -38,14 +46,26 @@ public sealed partial class MockKafkaCluster : IDisposable
             ?? throw new InvalidOperationException("The mock cluster reported no bootstrap address.");
     }
 
-    public void CreateTopic(string topic, int partitions)
-    {
-        var err = rd_kafka_mock_topic_create(_cluster, topic, partitions, 1);
-        if (err != 0)
-        {
-            throw new InvalidOperationException($"Creating topic '{topic}' with {partitions} partitions failed: {Marshal.PtrToStringUTF8(rd_kafka_err2str(err))}");
-        }
-    }
+    /// <summary>Replicas beyond the broker count are not possible; leaders are spread over the brokers.</summary>
+    public void CreateTopic(string topic, int partitions, int replicationFactor = 1) =>
+        Check(rd_kafka_mock_topic_create(_cluster, topic, partitions, replicationFactor),
+            $"Creating topic '{topic}' with {partitions} partitions and {replicationFactor} replica(s)");
+
+    /// <summary>
+    /// Moves a partition's leadership (a broker id 1..N, or -1 for none). Clients find out as with
+    /// real Kafka: the old leader answers NOT_LEADER and they refresh their metadata.
+    /// </summary>
+    public void SetPartitionLeader(string topic, int partition, int brokerId) =>
+        Check(rd_kafka_mock_partition_set_leader(_cluster, topic, partition, brokerId),
+            $"Moving the leader of {topic}/{partition} to broker {brokerId}");
+
+    /// <summary>Drops the broker's connections and refuses new ones (-1: all). Leadership stays where it is.</summary>
+    public void BrokerDown(int brokerId) =>
+        Check(rd_kafka_mock_broker_set_down(_cluster, brokerId), $"Taking broker {brokerId} down");
+
+    /// <summary>Accepts connections again (-1: all).</summary>
+    public void BrokerUp(int brokerId) =>
+        Check(rd_kafka_mock_broker_set_up(_cluster, brokerId), $"Bringing broker {brokerId} up");
 
     public void Dispose()
     {
@@ -58,6 +78,14 @@ public sealed partial class MockKafkaCluster : IDisposable
         {
             rd_kafka_destroy(_rk);
             _rk = IntPtr.Zero;
+        }
+    }
+
+    private static void Check(int err, string what)
+    {
+        if (err != 0)
+        {
+            throw new InvalidOperationException($"{what} failed: {Marshal.PtrToStringUTF8(rd_kafka_err2str(err))}");
         }
     }
 
@@ -84,6 +112,10 @@ public sealed partial class MockKafkaCluster : IDisposable
     [LibraryImport(Lib)] private static partial IntPtr rd_kafka_mock_cluster_bootstraps(IntPtr cluster);
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int rd_kafka_mock_topic_create(IntPtr cluster, string topic, int partitions, int replicationFactor);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int rd_kafka_mock_partition_set_leader(IntPtr cluster, string topic, int partition, int brokerId);
+    [LibraryImport(Lib)] private static partial int rd_kafka_mock_broker_set_down(IntPtr cluster, int brokerId);
+    [LibraryImport(Lib)] private static partial int rd_kafka_mock_broker_set_up(IntPtr cluster, int brokerId);
     [LibraryImport(Lib)] private static partial void rd_kafka_mock_cluster_destroy(IntPtr cluster);
     [LibraryImport(Lib)] private static partial IntPtr rd_kafka_err2str(int err);
 }

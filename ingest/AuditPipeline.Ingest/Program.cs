@@ -1,4 +1,7 @@
+using AuditPipeline.Core.Kafka;
 using AuditPipeline.Ingest;
+
+KafkaNative.LoadOrExit("ingest");
 
 var builder = Host.CreateApplicationBuilder(args);
 builder.AddIngest();

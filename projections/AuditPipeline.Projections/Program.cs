@@ -1,5 +1,8 @@
+using AuditPipeline.Core.Kafka;
 using AuditPipeline.Projections;
 using Microsoft.Extensions.Hosting;
+
+KafkaNative.LoadOrExit("projections");
 
 var builder = Host.CreateApplicationBuilder(args);
 builder.AddProjections();

@@ -1,4 +1,8 @@
+using AuditPipeline.Core.Kafka;
 using AuditPipeline.QueryApi;
+
+// Checkpoints go to Kafka when configured.
+KafkaNative.LoadOrExit("query-api");
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddQueryApi();

@@ -195,6 +195,7 @@ public sealed partial class DeploymentTests
     {
         var dockerfile = File.ReadAllText(Path.Combine(Production, "Dockerfile"));
         var entrypoint = File.ReadAllText(Path.Combine(Production, "entrypoint.sh"));
+        Assert.DoesNotContain("librdkafka-dev", dockerfile);
         foreach (var (project, dll) in new[]
                  {
                      ("ingest/AuditPipeline.Ingest", "AuditPipeline.Ingest.dll"), ("projections/AuditPipeline.Projections", "AuditPipeline.Projections.dll"),
@@ -205,6 +206,8 @@ public sealed partial class DeploymentTests
             Assert.Contains(project, dockerfile);
             Assert.Contains($"/app/{Path.GetFileName(project)}/{dll}", entrypoint);
             Assert.True(File.Exists(RepoPaths.Built(project, dll)), $"{project} builds {dll}");
+            // The image installs no librdkafka: the one KafkaNative loads must ship with the process.
+            Assert.True(File.Exists(RepoPaths.Built(project, "runtimes/linux-x64/native/centos8-librdkafka.so")), $"{project} ships librdkafka");
         }
         var replicas = KubernetesObjects().Select(x => x.Object).Where(o => Scalar(o, "kind") == "Deployment")
             .ToDictionary(o => Scalar(o, "metadata", "name")!, o => int.Parse(Scalar(o, "spec", "replicas")!, System.Globalization.CultureInfo.InvariantCulture));
