@@ -70,6 +70,9 @@ internal static class CliSettings
         return kafka.ResolveBootstrapServers();
     }
 
+    /// <summary>The topic ingest reads (Ingest:Topic, as the ingest service is configured), agent-actions by default.</summary>
+    public static string IngestTopic() => Configuration["Ingest:Topic"] is { Length: > 0 } topic ? topic : Topics.AgentActions;
+
     private static string Required(string key) =>
         Configuration[key] ?? throw new InvalidOperationException(
             $"{key} is not set (environment variable {key.Replace(":", "__", StringComparison.Ordinal)}; `source .local/stack.env` after infra/up).");

@@ -190,6 +190,61 @@ public sealed class RetentionTests(PipelineFixture fx) : IDisposable
         Assert.Equal(0, await store.CountAsync("SELECT count(*) FROM audit.dropped_months WHERE month = '2026-10-01'"));
     }
 
+    /// <summary>
+    /// Issue 15: once a month has left the hot store, a redelivered copy of one of its events used to
+    /// be taken for new; the id table refused the insert and ingest exited and crash-looped. Now the
+    /// digest kept by the drop decides: same bytes, a duplicate; different, a conflict. Never an insert.
+    /// </summary>
+    [Fact]
+    public async Task A_redelivered_event_of_a_dropped_month_is_a_duplicate_or_a_conflict_and_ingest_keeps_running()
+    {
+        var (store, ds, _) = await HistoryAsync();
+        var september = new List<AgentActionOccurred>();
+        await using (var cmd = ds.CreateCommand("SELECT payload::text FROM audit.events WHERE recorded_at < '2026-10-01' AND event_type = 'agent-action.v1' ORDER BY global_seq LIMIT 3"))
+        await using (var reader = await cmd.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                september.Add(ContractJson.Deserialize(System.Text.Encoding.UTF8.GetBytes(reader.GetString(0))));
+            }
+        }
+        Assert.Equal(3, september.Count);
+        var archive = Path.Combine(_work, "archive");
+        var env = await EnvAsync();
+        Assert.Equal(0, (await fx.AuditctlAsync(store, env, "archive", "seal", "--month", "2026-09", "--archive", archive, "--by", "ops@example.com")).ExitCode);
+        var (dropExit, dropText) = await fx.AuditctlAsync(store, env, "archive", "drop", "--month", "2026-09", "--archive", archive, "--by", "ops@example.com");
+        Assert.True(dropExit == 0, dropText);
+        Assert.Equal(1, await store.CountAsync($"SELECT count(*) FROM audit.dropped_event_digests WHERE event_id = '{september[0].EventId}'"));
+        var before = await store.CountAsync("SELECT count(*) FROM audit.events");
+
+        // The store itself: an exact copy is a duplicate, a changed copy a conflict; nothing appended.
+        static AgentActionOccurred Changed(AgentActionOccurred e) => e with { Outcome = new Outcome { Status = OutcomeStatus.Error } };
+        var result = await new PostgresEventStore(ds, TimeProvider.System).AppendAsync(
+            [TestEvents.Incoming(september[0], 0), TestEvents.Incoming(Changed(september[0]), 1)], [], default);
+        Assert.Equal((0, 1), (result.Appended, result.Duplicates));
+        Assert.Equal(Core.Validation.RejectCodes.ConflictingDuplicate, Assert.Single(result.Conflicts).Rejection.Code);
+
+        // Through the ingest process, as a redelivery would come: the worker stays up and commits past them.
+        var (topic, _) = fx.NewTopics(partitions: 1);
+        var newcomer = new SampleFleet(1, seed: 41);
+        var fresh = newcomer.Next(newcomer.Agents[0], DateTimeOffset.UtcNow);
+        using (var emitter = new AgentActionEmitter(fx.Kafka.BootstrapServers, topic))
+        {
+            await emitter.EmitAsync(september[1]);
+            await emitter.EmitAsync(Changed(september[2]));
+            await emitter.EmitAsync(fresh);
+        }
+        await using var ingest = fx.StartIngest(store, topic, extraEnv: new Dictionary<string, string> { ["Ingest__Validation__MaxAge"] = "365.00:00:00" });
+        await PipelineFixture.WaitUntilAsync(
+            async () => await store.CountAsync($"SELECT count(*) FROM audit.events WHERE event_id = '{fresh.EventId}'") == 1
+                        && KafkaProbe.CommittedLag(fx.Kafka.BootstrapServers, topic, "audit-ingest") == 0,
+            TimeSpan.FromMinutes(2), () => Task.FromResult(ingest.Output));
+        Assert.False(ingest.HasExited, ingest.Output);
+        Assert.Equal(before + 1, await store.CountAsync("SELECT count(*) FROM audit.events"));
+        Assert.Equal(1, await store.CountAsync($"SELECT count(*) FROM audit.quarantine WHERE source_topic = '{topic}' AND reason_code = 'conflicting_duplicate' AND event_id = '{september[2].EventId}'"));
+        Assert.Equal(1, await store.CountAsync($"SELECT count(*) FROM audit.quarantine WHERE source_topic = '{topic}'"));
+    }
+
     /// <summary>September and October 2026 (closed months), then today; the tree and read models projected.</summary>
     private async Task<(TestStore Store, NpgsqlDataSource Ds, Guid SeptemberApproved)> HistoryAsync()
     {

@@ -48,6 +48,16 @@ public sealed class ChildProcess : IAsyncDisposable
     public string Output => string.Join('\n', _output);
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The exit code, once <see cref="HasExited"/> (waits for the output to drain).</summary>
+    public int ExitCode
+    {
+        get
+        {
+            _process.WaitForExit();
+            return _process.ExitCode;
+        }
+    }
+
     /// <summary>SIGKILL: no shutdown code runs, nothing is flushed or committed.</summary>
     public void Kill()
     {

@@ -19,7 +19,7 @@ internal static class StoreCommands
             return 0;
         });
         var limit = new Option<int>("--limit") { Description = "Most recent entries to show (1-1000)", DefaultValueFactory = _ => 20 };
-        var quarantine = new Command("quarantine", "Most recent quarantined messages with their reasons") { limit };
+        var quarantine = new Command("quarantine", "Most recent quarantined messages with their reasons (#id first; `replay` sends them back through ingest)") { limit, QuarantineReplayCommand.Create() };
         quarantine.SetAction(async (parse, ct) =>
         {
             var n = parse.GetValue(limit);
@@ -34,7 +34,7 @@ internal static class StoreCommands
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
-                Console.WriteLine($"{reader.GetFieldValue<DateTimeOffset>(0):u} {reader.GetString(1)}[{reader.GetInt32(2)}]@{reader.GetInt64(3)} {reader.GetString(4)}: {reader.GetString(5)}");
+                Console.WriteLine($"#{reader.GetInt64(6)} {reader.GetFieldValue<DateTimeOffset>(0):u} {reader.GetString(1)}[{reader.GetInt32(2)}]@{reader.GetInt64(3)} {reader.GetString(4)}: {reader.GetString(5)}");
             }
             return 0;
         });
