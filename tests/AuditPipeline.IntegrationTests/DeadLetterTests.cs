@@ -103,28 +103,9 @@ public sealed class DeadLetterTests(PipelineFixture fx)
 
     private sealed record DeadLetter(string Code, string Reason, int ValueLength);
 
-    private List<DeadLetter> ReadDeadLetters(string topic, int expected)
-    {
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = fx.Kafka.BootstrapServers,
-            GroupId = "dlq-reader",
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-        }).Build();
-        consumer.Subscribe(topic);
-        var found = new List<DeadLetter>();
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (found.Count < expected && DateTime.UtcNow < deadline)
-        {
-            var m = consumer.Consume(TimeSpan.FromMilliseconds(500));
-            if (m?.Message is null)
-            {
-                continue;
-            }
-            string Header(string name) => Encoding.UTF8.GetString(m.Message.Headers.GetLastBytes(name));
-            found.Add(new DeadLetter(Header("dlq-reason-code"), Header("dlq-reason"), m.Message.Value?.Length ?? 0));
-        }
-        consumer.Close();
-        return found;
-    }
+    private List<DeadLetter> ReadDeadLetters(string topic, int expected) =>
+        KafkaProbe.ReadFromStart(fx.Kafka.BootstrapServers, topic, expected, TimeSpan.FromSeconds(60))
+            .Select(m => new DeadLetter(Header(m, "dlq-reason-code"), Header(m, "dlq-reason"), m.Value?.Length ?? 0)).ToList();
+
+    private static string Header(Message<byte[], byte[]> m, string name) => Encoding.UTF8.GetString(m.Headers.GetLastBytes(name));
 }

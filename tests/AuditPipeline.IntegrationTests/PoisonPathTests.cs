@@ -46,8 +46,8 @@ public sealed class PoisonPathTests(PipelineFixture fx)
 
         Assert.False(ingest.HasExited, ingest.Output);
         Assert.Equal(1, await store.CountAsync($"SELECT count(*) FROM audit.quarantine WHERE reason_code = 'oversized' AND raw_size = {huge.Length} AND raw_truncated AND length(raw) = 65536"));
-        var copy = ReadOne(deadLetterTopic);
-        Assert.Equal(64 * 1024, copy.Message.Value.Length);
+        var copy = Assert.Single(KafkaProbe.ReadFromStart(fx.Kafka.BootstrapServers, deadLetterTopic, 2, TimeSpan.FromSeconds(10)));
+        Assert.Equal(64 * 1024, copy.Value.Length);
         Assert.Equal(huge.Length.ToString(CultureInfo.InvariantCulture), Header(copy, "dlq-original-size"));
         Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(huge)), Header(copy, "dlq-original-sha256"));
         Assert.Equal("true", Header(copy, "dlq-truncated"));
@@ -171,26 +171,5 @@ public sealed class PoisonPathTests(PipelineFixture fx)
         Assert.Equal(0, await store.CountAsync("SELECT count(*) FROM audit.quarantine_replays"));
     }
 
-    private ConsumeResult<byte[], byte[]> ReadOne(string topic)
-    {
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = fx.Kafka.BootstrapServers,
-            GroupId = $"reader-{Guid.NewGuid():N}",
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-        }).Build();
-        consumer.Subscribe(topic);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (consumer.Consume(TimeSpan.FromMilliseconds(500)) is { Message: not null } m)
-            {
-                consumer.Close();
-                return m;
-            }
-        }
-        throw new TimeoutException($"nothing in {topic}");
-    }
-
-    private static string Header(ConsumeResult<byte[], byte[]> m, string name) => Encoding.UTF8.GetString(m.Message.Headers.GetLastBytes(name));
+    private static string Header(Message<byte[], byte[]> m, string name) => Encoding.UTF8.GetString(m.Headers.GetLastBytes(name));
 }

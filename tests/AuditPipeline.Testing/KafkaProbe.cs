@@ -25,4 +25,31 @@ public static class KafkaProbe
         }
         return lag;
     }
+
+    /// <summary>
+    /// The first <paramref name="count"/> messages of a topic, read by a new group from the start
+    /// (fewer if the topic holds fewer within <paramref name="timeout"/>).
+    /// </summary>
+    public static List<Message<byte[], byte[]>> ReadFromStart(string bootstrapServers, string topic, int count, TimeSpan timeout)
+    {
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            GroupId = $"probe-{Guid.NewGuid():N}",
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnableAutoCommit = false,
+        }).Build();
+        consumer.Subscribe(topic);
+        var found = new List<Message<byte[], byte[]>>();
+        var deadline = DateTime.UtcNow + timeout;
+        while (found.Count < count && DateTime.UtcNow < deadline)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(500)) is { Message: { } message })
+            {
+                found.Add(message);
+            }
+        }
+        consumer.Close();
+        return found;
+    }
 }
