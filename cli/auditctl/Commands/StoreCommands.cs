@@ -9,7 +9,7 @@ internal static class StoreCommands
     public static Command Create()
     {
         var stats = new Command("stats", "Events, agents and quarantined messages in the store");
-        stats.SetAction(async (parse, ct) =>
+        stats.SetAction((parse, ct) => CliRun.Guarded("store stats", async () =>
         {
             await using var dataSource = CliSettings.AppDataSource();
             await using var cmd = dataSource.CreateCommand(SqlScripts.Query("store_stats"));
@@ -17,10 +17,10 @@ internal static class StoreCommands
             await reader.ReadAsync(ct);
             Console.WriteLine($"events={reader.GetInt64(0)} agents={reader.GetInt64(1)} quarantined={reader.GetInt64(2)} log_size={reader.GetInt64(3)}");
             return 0;
-        });
+        }));
         var limit = new Option<int>("--limit") { Description = "Most recent entries to show (1-1000)", DefaultValueFactory = _ => 20 };
         var quarantine = new Command("quarantine", "Most recent quarantined messages with their reasons (#id first; `replay` sends them back through ingest)") { limit, QuarantineReplayCommand.Create() };
-        quarantine.SetAction(async (parse, ct) =>
+        quarantine.SetAction((parse, ct) => CliRun.Guarded("store quarantine", async () =>
         {
             var n = parse.GetValue(limit);
             if (n is < 1 or > 1000)
@@ -37,9 +37,9 @@ internal static class StoreCommands
                 Console.WriteLine($"#{reader.GetInt64(6)} {reader.GetFieldValue<DateTimeOffset>(0):u} {reader.GetString(1)}[{reader.GetInt32(2)}]@{reader.GetInt64(3)} {reader.GetString(4)}: {reader.GetString(5)}");
             }
             return 0;
-        });
+        }));
         var subscriptions = new Command("subscriptions", "Each subscription's checkpoint and lag (events and seconds behind the log head)");
-        subscriptions.SetAction(async (parse, ct) =>
+        subscriptions.SetAction((parse, ct) => CliRun.Guarded("store subscriptions", async () =>
         {
             await using var dataSource = CliSettings.AppDataSource();
             await using var cmd = dataSource.CreateCommand(SqlScripts.Query("read_subscription_lag"));
@@ -57,7 +57,7 @@ internal static class StoreCommands
                 Console.WriteLine("no subscriptions have a checkpoint yet");
             }
             return 0;
-        });
+        }));
         return new Command("store", "Event store information") { stats, quarantine, subscriptions };
     }
 }
