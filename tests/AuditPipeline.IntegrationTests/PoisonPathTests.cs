@@ -154,20 +154,36 @@ public sealed class PoisonPathTests(PipelineFixture fx)
         var store = await fx.Postgres.CreateStoreAsync();
         var (topic, _) = fx.NewTopics(partitions: 1);
         var fleet = new SampleFleet(1, seed: 18);
-        var json = Encoding.UTF8.GetString(ContractJson.SerializeCanonical(fleet.Next(fleet.Agents[0], DateTimeOffset.UtcNow)));
+        var agent = fleet.Agents[0];
+        var json = Encoding.UTF8.GetString(ContractJson.SerializeCanonical(fleet.Next(agent, DateTimeOffset.UtcNow)));
         var oversized = Encoding.UTF8.GetBytes(json.Replace("\"reason\":\"", "\"reason\":\"" + new string('y', 200_000), StringComparison.Ordinal));
         using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = fx.Kafka.BootstrapServers, CompressionType = CompressionType.Lz4 }).Build())
         {
-            await producer.ProduceAsync(topic, new Message<string, byte[]> { Key = fleet.Agents[0].Id, Value = oversized });
+            await producer.ProduceAsync(topic, new Message<string, byte[]> { Key = agent.Id, Value = oversized });
+            await producer.ProduceAsync(topic, new Message<string, byte[]> { Key = "not-" + agent.Id, Value = ContractJson.SerializeCanonical(fleet.Next(agent, DateTimeOffset.UtcNow)) });
         }
         await using (var ingest = fx.StartIngest(store, topic))
         {
             await PipelineFixture.WaitUntilAsync(
-                async () => await store.CountAsync("SELECT count(*) FROM audit.quarantine") == 1,
+                async () => await store.CountAsync("SELECT count(*) FROM audit.quarantine") == 2,
                 TimeSpan.FromMinutes(2), () => Task.FromResult(ingest.Output));
         }
-        var (exit, text) = await fx.AuditctlAsync(store, new Dictionary<string, string> { ["Ingest__Topic"] = topic }, "store", "quarantine", "replay", "--reason", "oversized");
+        var env = new Dictionary<string, string> { ["Ingest__Topic"] = topic };
+        var (exit, text) = await fx.AuditctlAsync(store, env, "store", "quarantine", "replay", "--reason", "oversized");
         Assert.True(exit == 1 && text.Contains("refused_truncated=1", StringComparison.Ordinal) && text.Contains("must be re-sent by its producer", StringComparison.Ordinal), text);
+
+        // Someone with the owner's credentials swaps the kept bytes (the append-only trigger stops
+        // anyone else): the digest taken on arrival no longer matches, and nothing is sent.
+        await using (var admin = store.AdminDataSource())
+        {
+            await using var tamper = admin.CreateCommand(
+                "ALTER TABLE audit.quarantine DISABLE TRIGGER quarantine_append_only; "
+                + "UPDATE audit.quarantine SET raw = raw || '\\x20'::bytea WHERE reason_code = 'key_mismatch'; "
+                + "ALTER TABLE audit.quarantine ENABLE TRIGGER quarantine_append_only;");
+            await tamper.ExecuteNonQueryAsync();
+        }
+        var (altered, alteredText) = await fx.AuditctlAsync(store, env, "store", "quarantine", "replay", "--reason", "key_mismatch");
+        Assert.True(altered == 1 && alteredText.Contains("refused_digest_mismatch=1", StringComparison.Ordinal) && alteredText.Contains("the row was altered", StringComparison.Ordinal), alteredText);
         Assert.Equal(0, await store.CountAsync("SELECT count(*) FROM audit.quarantine_replays"));
     }
 
