@@ -165,6 +165,11 @@ public static class ContractJson
                 {
                     return T.CreateChecked(whole);
                 }
+                // decimal keeps 28 digits and rounds the rest: 0.999…9 (30 nines) would become the integer 1.
+                if (!IsWhole(reader.ValueSpan))
+                {
+                    throw new JsonException("Expected an integer; the number has a fractional part.");
+                }
                 if (reader.TryGetDecimal(out var value) && decimal.Truncate(value) == value
                     && value >= decimal.CreateChecked(T.MinValue) && value <= decimal.CreateChecked(T.MaxValue))
                 {
@@ -176,6 +181,32 @@ public static class ContractJson
 
         public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) =>
             writer.WriteNumberValue(long.CreateChecked(value));
+
+        /// <summary>Whether a JSON number token has no fractional part, decided on its digits (exactly, at any length).</summary>
+        private static bool IsWhole(ReadOnlySpan<byte> number)
+        {
+            var e = number.IndexOfAny((byte)'e', (byte)'E');
+            var mantissa = (e < 0 ? number : number[..e]).TrimStart((byte)'-');
+            var point = mantissa.IndexOf((byte)'.');
+            var integerDigits = point < 0 ? mantissa.Length : point;
+            var all = point < 0 ? mantissa.ToArray() : [.. mantissa[..point], .. mantissa[(point + 1)..]];
+            if (!all.AsSpan().ContainsAnyExcept((byte)'0'))
+            {
+                return true; // zero, whatever its exponent
+            }
+            long exponent = 0;
+            if (e >= 0)
+            {
+                var text = System.Text.Encoding.ASCII.GetString(number[(e + 1)..]);
+                if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out exponent))
+                {
+                    return false; // an exponent past 19 digits: no integer this converter could hold anyway
+                }
+            }
+            // The digits from the decimal point (moved by the exponent) onwards must all be zero.
+            var fractionStart = Math.Clamp(integerDigits + exponent, 0, all.Length);
+            return !all.AsSpan((int)fractionStart).ContainsAnyExcept((byte)'0');
+        }
     }
 
     /// <summary>0.0120 and 0.012 are the same cost; write them the same way so dedupe sees equal events.</summary>

@@ -1,0 +1,667 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using AuditPipeline.Core.Contract;
+using AuditPipeline.Core.Validation;
+using AuditPipeline.Emitter;
+
+namespace AuditPipeline.Testing;
+
+/// <summary>What part of a reason must say where a hostile message went wrong.</summary>
+public enum ReasonNames
+{
+    /// <summary>The member's JSON pointer (<c>/agent/id</c>) or path (<c>$.agent.id</c>).</summary>
+    Field,
+    /// <summary>The member or a place inside it (nesting too deep to name every level).</summary>
+    FieldOrBelow,
+    /// <summary>A missing member: its name and its parent's pointer (or the root).</summary>
+    MissingMember,
+    /// <summary>No member to name (the JSON never parsed that far): a byte position.</summary>
+    Position,
+    /// <summary>Not parsed at all: the value's size in bytes.</summary>
+    Size,
+    /// <summary>The message key against <c>agent.id</c>.</summary>
+    Key,
+    /// <summary>The top-level value.</summary>
+    Root,
+    /// <summary>Nothing to name (an empty value): any reason.</summary>
+    Nothing,
+}
+
+/// <summary>One message of a fuzz run: a valid event (<see cref="ValidId"/> set) or a mutation of one.</summary>
+public sealed record FuzzMessage(int Index, string Kind, byte[]? Key, byte[] Value, Guid? ValidId, IReadOnlyList<string> Codes, ReasonNames Names, string? Field)
+{
+    public bool IsHostile => ValidId is null;
+
+    /// <summary>Null when the rejection is what this message should get, else what is wrong with it.</summary>
+    public string? Judge(string code, string reason)
+    {
+        if (!Codes.Contains(code))
+        {
+            return $"code {code}, expected {string.Join(" or ", Codes)}";
+        }
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            return "empty reason";
+        }
+        var named = Names switch
+        {
+            ReasonNames.Field => HostileEvents.NamesPointer(reason, Field!),
+            ReasonNames.FieldOrBelow => HostileEvents.NamesPointer(reason, Field!, orBelow: true),
+            ReasonNames.MissingMember => HostileEvents.NamesMissing(reason, Field!),
+            ReasonNames.Position => Regex.IsMatch(reason, @"\bbyte (offset )?\d+"),
+            ReasonNames.Size => reason.Contains(Value.Length.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal),
+            ReasonNames.Key => reason.Contains("agent.id", StringComparison.Ordinal),
+            ReasonNames.Root => reason.Contains("(root)", StringComparison.Ordinal),
+            _ => true,
+        };
+        return named ? null : $"reason does not name {Names}{(Field is null ? "" : " " + Field)}";
+    }
+}
+
+/// <summary>
+/// Hostile Kafka messages for the fuzz run: each is a valid event changed in one way an emitter (or
+/// an attacker) could get wrong — truncation, type swaps, deep nesting, huge and compressible
+/// values, invalid UTF-8, lone surrogates, duplicate members, wrong keys, numbers at the limits,
+/// missing and extra members — with the reject codes it may get and what its reason must name.
+/// Everything is drawn from one seed, so a failing run reproduces from its seed.
+/// </summary>
+public sealed class HostileEvents
+{
+    public const string Marker = "FUZZ-MARK-7f3a";
+
+    private static readonly HashSet<string> Required = new(StringComparer.Ordinal)
+    {
+        "/event_id", "/occurred_at", "/schema_version", "/agent", "/delegation", "/action", "/authorization", "/outcome",
+        "/agent/id", "/agent/name", "/delegation/chain/*/type", "/delegation/chain/*/id", "/action/operation", "/action/resource",
+        "/action/resource/type", "/action/resource/id", "/action/resource/sensitivity", "/authorization/decision",
+        "/authorization/policy_id", "/authorization/policy_version", "/authorization/approvals/*/approver",
+        "/authorization/approvals/*/approved_at", "/outcome/status",
+    };
+
+    private static readonly string[] Ids =
+    [
+        "/agent/id", "/agent/owner", "/agent/team", "/delegation/on_behalf_of", "/delegation/chain/*/id", "/action/resource/type",
+        "/authorization/policy_id", "/authorization/policy_version", "/authorization/decision_id", "/authorization/approvals/*/approver",
+        "/authorization/approvals/*/approval_id", "/context/trace_id", "/context/span_id", "/context/session_id", "/context/task_id",
+        "/context/prompt_hash", "/context/gateway_id", "/outcome/error_code",
+    ];
+
+    private static readonly string[] Texts =
+    [
+        "/agent/name", "/agent/version", "/agent/model", "/agent/model_version", "/agent/framework", "/delegation/chain/*/name",
+        "/action/operation", "/action/tool", "/action/input", "/action/resource/id", "/authorization/rule", "/authorization/reason",
+        "/outcome/message",
+    ];
+
+    private static readonly string[] Redactable =
+    [
+        "/action/input", "/outcome/message", "/authorization/reason", "/delegation/on_behalf_of", "/delegation/chain/*/name",
+        "/authorization/approvals/*/approver",
+    ];
+
+    private static readonly string[] TimestampFields = ["/occurred_at", "/authorization/approvals/*/approved_at", "/authorization/grant_expires_at"];
+    private static readonly string[] EnumFields = ["/agent/risk_tier", "/delegation/chain/*/type", "/action/resource/sensitivity", "/authorization/decision", "/outcome/status"];
+    private static readonly string[] IntegerFields = ["/usage/input_tokens", "/usage/output_tokens", "/usage/duration_ms"];
+
+    private static readonly string[] ScalarsForSwap = ["0", "-1", "3.5", "true", "false", "null", "\"x\"", "[]", "{}", "[\"a\"]", "{\"a\":1}"];
+
+    // Numbers at the limits that no field accepts, by field.
+    private static readonly string[] BadSchemaVersions = ["0", "-0", "2", "-1", "1.5", "1e309", "-1e309", "9223372036854775808", "18446744073709551616", "1e400", "0.999999999999999999999999999999"];
+    private static readonly string[] BadIntegers = ["-1", "9223372036854775808", "18446744073709551616", "1e19", "1e309", "-1e309", "0.5", "1e-7", "-9223372036854775809", "123456789012345678901234567890", "1.5e300", "-0.5"];
+    private static readonly string[] BadCosts = ["1000000.0000001", "-0.000001", "1e309", "-1e309", "1e7", "79228162514264337593543950336", "1e400", "-1", "1000001"];
+    // Tokens that look like numbers to some parsers and are not JSON.
+    private static readonly string[] NotJsonNumbers = ["NaN", "-NaN", "Infinity", "-Infinity", "+1", "01", ".5", "1.", "0x1F", "1e", "--1", "1_000", "1e+", "-", "infinity", "nan"];
+
+    private static readonly byte[][] InvalidUtf8 =
+    [
+        [0xFF], [0xFE], [0xC0, 0xAF], [0xC3, 0x28], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0x80], [0xF8, 0x88, 0x80, 0x80, 0x80],
+        [0xC1, 0xBF], [0xE0, 0x80, 0x80], [0xF0, 0x9F, 0x98],
+    ];
+
+    private static readonly string[] LoneSurrogates = ["\\ud800", "\\udfff", "\\ud83ex", "\\udc00\\ud800", "\\uD800\\u0041", "\\udbff"];
+
+    private static readonly string[] ExtraNames = ["extra", "agentId", "EVENT_ID", "event_id ", "", "é", "__proto__", "constructor", "$ref", "a/b", "~x", "Id", "x-forwarded-for"];
+
+    private static readonly string[] BadIds = [" ", "a b", "tab\there", "nl\nx", "nbsp\u00a0x", "ls\u2028x", "nul\u0000x", "", "del\u007fx", "   "];
+    private static readonly string[] BadTexts = ["", "   ", "\t\n", "nul\u0000inside", "\u3000"];
+    private static readonly string[] BadEnums = ["ALLOW", "allow ", "", "unknown", "Low", "0", "s\u0000uccess"];
+    private static readonly string[] BadTimestamps =
+    [
+        "2026-12-2T04:33:48Z", "2026-11-22 10:15:30Z", "2026-11-22T10:15:30", "2026-11-22T10:15:30 +00:00", "2026-11-22T04:34+00:00",
+        "2026-11-22T10:15:30+0", "2026-11-22T10:15:30+00", "2026-11-22T10:15:30+0000", "2026-02-30T10:15:30Z", "2026-11-22T24:00:00Z",
+        "2026-12-31T23:59:60Z", "yesterday", "", "2026-11-22T10:15:30.Z", "2026-11-22T10:15:30Z" + new string('0', 30), "1e309",
+        "2026-11-22T10:15:30+24:00", "0000-00-00T00:00:00Z", "9999-12-31T23:59:59-23:59",
+    ];
+    private static readonly string[] BadUuids =
+    [
+        "00000000-0000-0000-0000-000000000000", "not-a-uuid", "{01a202c0-f64b-7c4e-9a51-3e8f2c6d1a47}", "01a202c0f64b7c4e9a513e8f2c6d1a47",
+        "01a202c0-f64b-7c4e-9a51-3e8f2c6d1a4", "01a202c0-f64b-7c4e-9a51-3e8f2c6d1a47x", "g1a202c0-f64b-7c4e-9a51-3e8f2c6d1a47", "",
+    ];
+
+    private delegate FuzzMessage Mutation(int index);
+
+    private readonly Random _random;
+    private readonly SampleFleet _fleet;
+    private readonly DateTimeOffset _now;
+    private readonly (string Kind, int Weight, Mutation Make)[] _mutations;
+    private readonly int _totalWeight;
+
+    public HostileEvents(int seed, DateTimeOffset now, int agents = 50)
+    {
+        Seed = seed;
+        _random = new Random(seed);
+        _fleet = new SampleFleet(agents, seed);
+        _now = now;
+        _mutations =
+        [
+            ("truncated", 10, Truncated),
+            ("type_swap", 10, TypeSwap),
+            ("deep_nesting", 4, DeepNesting),
+            ("too_deep", 3, TooDeep),
+            ("huge_value", 5, HugeValue),
+            ("oversized", 1, Oversized),
+            ("invalid_utf8", 8, InvalidUtf8InString),
+            ("invalid_utf8_outside_strings", 2, InvalidUtf8Outside),
+            ("lone_surrogate", 6, LoneSurrogate),
+            ("duplicate_member", 6, DuplicateMember),
+            ("wrong_key", 6, WrongKey),
+            ("number_at_limit", 8, NumberAtLimit),
+            ("not_a_json_number", 4, NotAJsonNumber),
+            ("missing_member", 8, MissingMember),
+            ("extra_member", 8, ExtraMember),
+            ("bad_string", 10, BadString),
+            ("too_many_entries", 2, TooManyEntries),
+            ("not_an_object", 2, NotAnObject),
+            ("framing", 3, Framing),
+            ("clock", 3, Clock),
+            ("empty", 1, Empty),
+        ];
+        _totalWeight = _mutations.Sum(m => m.Weight);
+    }
+
+    public int Seed { get; }
+
+    /// <summary>The seed from <c>FUZZ_SEED</c>, else a fresh one (printed by the caller, so the run can be repeated).</summary>
+    public static int SeedFromEnvironment(string variable = "FUZZ_SEED") =>
+        int.TryParse(Environment.GetEnvironmentVariable(variable), NumberStyles.Integer, CultureInfo.InvariantCulture, out var seed)
+            ? seed
+            : Random.Shared.Next();
+
+    public IReadOnlyList<string> Kinds => [.. _mutations.Select(m => m.Kind)];
+
+    /// <summary><paramref name="hostile"/> mutations with a valid event after every <paramref name="hostilePerValid"/> of them.</summary>
+    public List<FuzzMessage> Generate(int hostile, int hostilePerValid)
+    {
+        var messages = new List<FuzzMessage>(hostile + (hostile / hostilePerValid) + 1);
+        for (var i = 0; i < hostile; i++)
+        {
+            messages.Add(NextHostile(messages.Count));
+            if ((i + 1) % hostilePerValid == 0)
+            {
+                messages.Add(NextValid(messages.Count));
+            }
+        }
+        return messages;
+    }
+
+    public FuzzMessage NextValid(int index)
+    {
+        var e = BaseEvent();
+        return new FuzzMessage(index, "valid", Encoding.UTF8.GetBytes(e.Agent.Id), ContractJson.SerializeCanonical(e), e.EventId, [], ReasonNames.Nothing, null);
+    }
+
+    public FuzzMessage NextHostile(int index)
+    {
+        var pick = _random.Next(_totalWeight);
+        foreach (var (_, weight, make) in _mutations)
+        {
+            if (pick < weight)
+            {
+                return make(index);
+            }
+            pick -= weight;
+        }
+        throw new InvalidOperationException("unreachable");
+    }
+
+    // ---- mutations ----
+
+    private FuzzMessage Truncated(int index)
+    {
+        var (e, json) = Base();
+        var bytes = Encoding.UTF8.GetBytes(json.ToJsonString());
+        var cut = 1 + _random.Next(bytes.Length - 1);
+        return Hostile(index, "truncated", e, bytes[..cut], ReasonNames.Position, null, Codes.Malformed);
+    }
+
+    private FuzzMessage TypeSwap(int index)
+    {
+        var (e, json) = Base();
+        var (pointer, node) = Pick(Members(json));
+        var kind = node?.GetValueKind();
+        var replacements = ScalarsForSwap.Where(s => JsonNode.Parse(s)?.GetValueKind() != kind).ToArray();
+        return Raw(index, "type_swap", e, json, pointer, Pick(replacements), ReasonNames.Field, pointer, Codes.Schema);
+    }
+
+    private FuzzMessage DeepNesting(int index)
+    {
+        var (e, json) = Base();
+        var (pointer, _) = Pick(Members(json));
+        // Within the parser's 64 levels: the schema sees it and names the member.
+        var depth = 17 + _random.Next(64 - 17 - Depth(pointer) - 2);
+        return Raw(index, "deep_nesting", e, json, pointer, Nest(depth), ReasonNames.FieldOrBelow, pointer, Codes.Schema);
+    }
+
+    private FuzzMessage TooDeep(int index)
+    {
+        var (e, json) = Base();
+        var (pointer, _) = Pick(Members(json));
+        var depth = 65 + _random.Next(3000);
+        return Raw(index, "too_deep", e, json, pointer, Nest(depth), ReasonNames.FieldOrBelow, pointer, Codes.Malformed);
+    }
+
+    private FuzzMessage HugeValue(int index)
+    {
+        var (e, json) = Base();
+        // Longer than the field allows, within the 64 KiB message limit: the schema names the member.
+        var pointer = Pick(Present(json, [.. Ids, .. Texts]));
+        var max = pointer == "/action/input" ? 32_768 : pointer == "/action/resource/id" ? 1024 : Ids.Contains(Normalize(pointer)) ? 256 : 4096;
+        var length = max + 1 + _random.Next(Math.Min(max * 4, 60_000 - max - json.ToJsonString().Length));
+        Set(json, pointer, Compressible(length, ascii: true));
+        return Hostile(index, "huge_value", e, Encoding.UTF8.GetBytes(json.ToJsonString()), ReasonNames.Field, pointer, Codes.Schema);
+    }
+
+    private FuzzMessage Oversized(int index)
+    {
+        var (e, json) = Base();
+        // Past MaxEventBytes (64 KiB) up to a few MB, highly compressible: the broker takes it, the ingest must not parse it.
+        var length = (int)Math.Exp(Math.Log(66_000) + (_random.NextDouble() * (Math.Log(3_000_000) - Math.Log(66_000))));
+        Set(json, Pick(Present(json, Texts)), Compressible(length, ascii: false));
+        return Hostile(index, "oversized", e, Encoding.UTF8.GetBytes(json.ToJsonString()), ReasonNames.Size, null, [RejectCodes.Oversized]);
+    }
+
+    private FuzzMessage InvalidUtf8InString(int index)
+    {
+        var (e, json) = Base();
+        var pointer = Pick(Strings(json));
+        var value = Splice(json, pointer, Pick(InvalidUtf8));
+        return Hostile(index, "invalid_utf8", e, value, ReasonNames.Field, pointer, Codes.Malformed);
+    }
+
+    private FuzzMessage InvalidUtf8Outside(int index)
+    {
+        var (e, json) = Base();
+        // A stray byte between tokens: there is no member, only a position.
+        var bytes = Encoding.UTF8.GetBytes(json.ToJsonString());
+        var commas = Enumerable.Range(0, bytes.Length).Where(i => bytes[i] == (byte)',').ToArray();
+        var at = Pick(commas) + 1;
+        byte[] value = [.. bytes[..at], .. Pick(InvalidUtf8), .. bytes[at..]];
+        return Hostile(index, "invalid_utf8_outside_strings", e, value, ReasonNames.Position, null, Codes.Malformed);
+    }
+
+    private FuzzMessage LoneSurrogate(int index)
+    {
+        var (e, json) = Base();
+        var pointer = Pick(Strings(json));
+        var value = Splice(json, pointer, Encoding.ASCII.GetBytes(Pick(LoneSurrogates)));
+        return Hostile(index, "lone_surrogate", e, value, ReasonNames.Field, pointer, [RejectCodes.MalformedJson, RejectCodes.SchemaViolation]);
+    }
+
+    private FuzzMessage DuplicateMember(int index)
+    {
+        var (e, json) = Base();
+        var (pointer, node) = Pick(Members(json).Where(m => !IsIndex(m.Pointer)).ToList());
+        var (parent, name) = Split(pointer);
+        // The same value again, or another one: either way the member is given twice.
+        var again = _random.Next(2) == 0 ? node?.DeepClone() : JsonValue.Create("other");
+        ((JsonObject)Get(json, parent)!)[Marker] = again;
+        var text = json.ToJsonString().Replace(JsonSerializer.Serialize(Marker), JsonSerializer.Serialize(name), StringComparison.Ordinal);
+        return Hostile(index, "duplicate_member", e, Encoding.UTF8.GetBytes(text), ReasonNames.Field, pointer, Codes.Schema);
+    }
+
+    private FuzzMessage WrongKey(int index)
+    {
+        var e = BaseEvent();
+        var id = e.Agent.Id;
+        var other = _fleet.Agents.First(a => a.Id != id).Id;
+        byte[]?[] keys =
+        [
+            Encoding.UTF8.GetBytes(other), null, [], Encoding.UTF8.GetBytes(id + " "), Encoding.UTF8.GetBytes(" " + id),
+            Encoding.UTF8.GetBytes(id.ToUpperInvariant()), [.. Encoding.UTF8.GetBytes(id), 0], [.. Encoding.UTF8.GetBytes(id), 0xFF],
+            Encoding.UTF8.GetBytes(id[..^1]), Encoding.UTF8.GetBytes(id.Normalize(NormalizationForm.FormD) + "\u0301"),
+        ];
+        var key = keys[_random.Next(keys.Length)];
+        return new FuzzMessage(index, "wrong_key", key, ContractJson.SerializeCanonical(e), null, [RejectCodes.KeyMismatch], ReasonNames.Key, null);
+    }
+
+    private FuzzMessage NumberAtLimit(int index)
+    {
+        var (e, json) = Base(withUsage: true);
+        var pointer = Pick((string[])["/schema_version", "/usage/cost_usd", .. IntegerFields]);
+        var token = pointer == "/schema_version" ? Pick(BadSchemaVersions) : pointer == "/usage/cost_usd" ? Pick(BadCosts) : Pick(BadIntegers);
+        return Raw(index, "number_at_limit", e, json, pointer, token, ReasonNames.Field, pointer, Codes.Schema);
+    }
+
+    private FuzzMessage NotAJsonNumber(int index)
+    {
+        var (e, json) = Base(withUsage: true);
+        var pointer = Pick((string[])["/schema_version", "/usage/cost_usd", .. IntegerFields]);
+        return Raw(index, "not_a_json_number", e, json, pointer, Pick(NotJsonNumbers), ReasonNames.Field, pointer, Codes.Malformed);
+    }
+
+    private FuzzMessage MissingMember(int index)
+    {
+        var (e, json) = Base();
+        var (pointer, _) = Pick(Members(json).Where(m => Required.Contains(Normalize(m.Pointer))).ToList());
+        var (parent, name) = Split(pointer);
+        ((JsonObject)Get(json, parent)!).Remove(name);
+        return Hostile(index, "missing_member", e, Encoding.UTF8.GetBytes(json.ToJsonString()), ReasonNames.MissingMember, pointer, Codes.Schema);
+    }
+
+    private FuzzMessage ExtraMember(int index)
+    {
+        var (e, json) = Base();
+        var objects = Members(json).Where(m => m.Node is JsonObject).Select(m => m.Pointer).Prepend("").ToList();
+        var parent = Pick(objects);
+        var name = Pick(ExtraNames);
+        ((JsonObject)Get(json, parent)!)[name] = JsonNode.Parse(Pick(ScalarsForSwap.Where(s => s != "null").ToArray()));
+        return Hostile(index, "extra_member", e, Encoding.UTF8.GetBytes(json.ToJsonString()), ReasonNames.Field, parent + "/" + Escape(name), Codes.Schema);
+    }
+
+    private FuzzMessage BadString(int index)
+    {
+        var (e, json) = Base();
+        var choices = new List<(string Pointer, string[] Values)>();
+        choices.AddRange(Present(json, Ids).Select(p => (p, BadIds)));
+        choices.AddRange(Present(json, Texts).Select(p => (p, BadTexts)));
+        choices.AddRange(Present(json, EnumFields).Select(p => (p, BadEnums)));
+        choices.AddRange(Present(json, TimestampFields).Select(p => (p, BadTimestamps)));
+        choices.AddRange(Present(json, Redactable).Select(p => (p, (string[])["enc:v1:k1:AAAA", "hmac:v1:AAAA", "enc:v1:"])));
+        choices.Add(("/event_id", BadUuids));
+        var (pointer, values) = Pick(choices);
+        Set(json, pointer, Pick(values));
+        return Hostile(index, "bad_string", e, Encoding.UTF8.GetBytes(json.ToJsonString()), ReasonNames.Field, pointer, Codes.Schema);
+    }
+
+    private FuzzMessage TooManyEntries(int index)
+    {
+        var (e, json) = Base();
+        var pointer = _random.Next(2) == 0 ? "/delegation/chain" : "/authorization/approvals";
+        var entry = pointer == "/delegation/chain"
+            ? new JsonObject { ["type"] = "agent", ["id"] = "relay" }
+            : new JsonObject { ["approver"] = "erin@example.com", ["approved_at"] = "2026-11-22T10:12:30Z" };
+        var list = new JsonArray();
+        for (var i = 0; i < 65 + _random.Next(200); i++)
+        {
+            list.Add(entry.DeepClone());
+        }
+        Set(json, pointer, list);
+        return Hostile(index, "too_many_entries", e, Encoding.UTF8.GetBytes(json.ToJsonString()), ReasonNames.Field, pointer, Codes.Schema);
+    }
+
+    private FuzzMessage NotAnObject(int index)
+    {
+        var (e, json) = Base();
+        string[] values = ["[]", "null", "\"event\"", "42", "true", "[" + json.ToJsonString() + "]", "\"" + JsonEncodedText.Encode(json.ToJsonString()) + "\""];
+        return Hostile(index, "not_an_object", e, Encoding.UTF8.GetBytes(Pick(values)), ReasonNames.Root, null, Codes.Schema);
+    }
+
+    private FuzzMessage Framing(int index)
+    {
+        var (e, json) = Base();
+        var text = json.ToJsonString();
+        byte[][] values =
+        [
+            [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(text)], // byte-order mark
+            Encoding.UTF8.GetBytes(text + " x"),
+            Encoding.UTF8.GetBytes(text + text),
+            Encoding.UTF8.GetBytes(text + ","),
+            Encoding.UTF8.GetBytes(text.Replace("}", ",}", StringComparison.Ordinal)), // trailing commas
+            Encoding.UTF8.GetBytes("/* c */" + text),
+            Encoding.UTF8.GetBytes(text.Replace("\"", "'", StringComparison.Ordinal)),
+        ];
+        return Hostile(index, "framing", e, Pick(values), ReasonNames.Position, null, Codes.Malformed);
+    }
+
+    private FuzzMessage Clock(int index)
+    {
+        var e = BaseEvent();
+        var future = _now.AddHours(1 + _random.Next(1000));
+        return _random.Next(3) switch
+        {
+            0 => Hostile(index, "clock", e, ContractJson.SerializeCanonical(e with { OccurredAt = future }), ReasonNames.Field, "/occurred_at", [RejectCodes.InvalidField]),
+            1 when e.Authorization.Approvals.Count > 0 => Hostile(index, "clock", e, ContractJson.SerializeCanonical(e with
+            {
+                Authorization = e.Authorization with { Approvals = [e.Authorization.Approvals[0] with { ApprovedAt = future }] },
+            }), ReasonNames.Field, "/authorization/approvals/0/approved_at", [RejectCodes.InvalidField]),
+            _ => Hostile(index, "clock", e, ContractJson.SerializeCanonical(e with { OccurredAt = _now.AddDays(-31 - _random.Next(3000)) }),
+                ReasonNames.Field, "/occurred_at", [RejectCodes.TooOld]),
+        };
+    }
+
+    private FuzzMessage Empty(int index)
+    {
+        var e = BaseEvent();
+        return Hostile(index, "empty", e, [], ReasonNames.Nothing, null, [RejectCodes.Empty]);
+    }
+
+    // ---- building blocks ----
+
+    private static class Codes
+    {
+        public static readonly string[] Malformed = [RejectCodes.MalformedJson];
+        public static readonly string[] Schema = [RejectCodes.SchemaViolation];
+    }
+
+    private static FuzzMessage Hostile(int index, string kind, AgentActionOccurred e, byte[] value, ReasonNames names, string? field, string[] codes) =>
+        new(index, kind, Encoding.UTF8.GetBytes(e.Agent.Id), value, null, codes, names, field);
+
+    /// <summary>The member at <paramref name="pointer"/> written as the raw JSON text <paramref name="token"/>.</summary>
+    private static FuzzMessage Raw(int index, string kind, AgentActionOccurred e, JsonObject json, string pointer, string token, ReasonNames names, string field, string[] codes)
+    {
+        Set(json, pointer, Marker);
+        var text = json.ToJsonString().Replace(JsonSerializer.Serialize(Marker), token, StringComparison.Ordinal);
+        return Hostile(index, kind, e, Encoding.UTF8.GetBytes(text), names, field, codes);
+    }
+
+    /// <summary>The JSON with <paramref name="bytes"/> inserted, as they are, into the string at <paramref name="pointer"/>.</summary>
+    private byte[] Splice(JsonObject json, string pointer, byte[] bytes)
+    {
+        var original = Get(json, pointer)!.GetValue<string>();
+        var at = _random.Next(original.Length + 1);
+        Set(json, pointer, original[..at] + Marker + original[at..]);
+        var text = Encoding.UTF8.GetBytes(json.ToJsonString());
+        var marker = Encoding.ASCII.GetBytes(Marker);
+        var i = text.AsSpan().IndexOf(marker);
+        return [.. text[..i], .. bytes, .. text[(i + marker.Length)..]];
+    }
+
+    private AgentActionOccurred BaseEvent()
+    {
+        var agent = _fleet.Agents[_random.Next(_fleet.Agents.Count)];
+        var at = _now.AddMilliseconds(-_random.Next(1, 600_000));
+        var e = _fleet.Next(agent, at);
+        Span<byte> id = stackalloc byte[16];
+        _random.NextBytes(id);
+        id[6] = (byte)((id[6] & 0x0F) | 0x70); // version 7
+        id[8] = (byte)((id[8] & 0x3F) | 0x80); // RFC 9562 variant
+        var hex = Convert.ToHexStringLower(id);
+        e = e with
+        {
+            EventId = Guid.ParseExact(hex, "N"),
+            Context = e.Context! with { TraceId = hex, PromptHash = "sha256:" + hex + hex },
+        };
+        // Now and then the documented minimal shape: no usage, context, chain or approvals.
+        return _random.Next(5) != 0 ? e : e with
+        {
+            Delegation = new Delegation(),
+            Authorization = e.Authorization with { Approvals = [], Rule = null, Reason = null, DecisionId = null, GrantExpiresAt = null },
+            Usage = null,
+            Context = null,
+        };
+    }
+
+    private (AgentActionOccurred Event, JsonObject Json) Base(bool withUsage = false)
+    {
+        var e = BaseEvent();
+        if (withUsage && e.Usage is null)
+        {
+            e = e with { Usage = new Usage { InputTokens = 10, OutputTokens = 20, CostUsd = 0.01m, DurationMs = 30 } };
+        }
+        return (e, JsonNode.Parse(ContractJson.SerializeCanonical(e))!.AsObject());
+    }
+
+    /// <summary>Every member and array entry below the root, with its pointer, in document order.</summary>
+    private static List<(string Pointer, JsonNode? Node)> Members(JsonNode root)
+    {
+        var found = new List<(string, JsonNode?)>();
+        Walk(root, "");
+        return found;
+
+        void Walk(JsonNode? node, string pointer)
+        {
+            if (node is JsonObject obj)
+            {
+                foreach (var (name, child) in obj)
+                {
+                    var p = pointer + "/" + Escape(name);
+                    found.Add((p, child));
+                    Walk(child, p);
+                }
+            }
+            else if (node is JsonArray array)
+            {
+                for (var i = 0; i < array.Count; i++)
+                {
+                    var p = pointer + "/" + i.ToString(CultureInfo.InvariantCulture);
+                    found.Add((p, array[i]));
+                    Walk(array[i], p);
+                }
+            }
+        }
+    }
+
+    private static List<string> Strings(JsonNode root) =>
+        [.. Members(root).Where(m => m.Node?.GetValueKind() == JsonValueKind.String).Select(m => m.Pointer)];
+
+    /// <summary>The pointers in the event that match the patterns (<c>*</c> standing for any array index).</summary>
+    private static List<string> Present(JsonNode root, string[] patterns) =>
+        [.. Members(root).Select(m => m.Pointer).Where(p => patterns.Contains(Normalize(p)))];
+
+    private static string Normalize(string pointer) => Regex.Replace(pointer, "/[0-9]+(?=/|$)", "/*");
+
+    private static bool IsIndex(string pointer) => Regex.IsMatch(pointer, "/[0-9]+$");
+
+    private static int Depth(string pointer) => pointer.Count(c => c == '/');
+
+    private static (string Parent, string Name) Split(string pointer)
+    {
+        var slash = pointer.LastIndexOf('/');
+        return (pointer[..slash], pointer[(slash + 1)..].Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal));
+    }
+
+    private static string Escape(string name) => name.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal);
+
+    private static JsonNode? Get(JsonNode root, string pointer)
+    {
+        var node = root;
+        foreach (var segment in pointer.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            node = node is JsonArray array ? array[int.Parse(segment, CultureInfo.InvariantCulture)] : node![segment];
+        }
+        return node;
+    }
+
+    private static void Set(JsonNode root, string pointer, JsonNode? value)
+    {
+        var (parent, name) = Split(pointer);
+        var container = Get(root, parent);
+        if (container is JsonArray array)
+        {
+            array[int.Parse(name, CultureInfo.InvariantCulture)] = value;
+        }
+        else
+        {
+            container![name] = value;
+        }
+    }
+
+    private string Nest(int depth)
+    {
+        var open = new StringBuilder();
+        var close = new StringBuilder();
+        for (var i = 0; i < depth; i++)
+        {
+            if (_random.Next(2) == 0)
+            {
+                open.Append('[');
+                close.Insert(0, ']');
+            }
+            else
+            {
+                open.Append("{\"a\":");
+                close.Insert(0, '}');
+            }
+        }
+        return open.Append("null").Append(close).ToString();
+    }
+
+    private string Compressible(int length, bool ascii)
+    {
+        // Written escaped (\u00e9, six bytes) by the serializer: kept out where the size must stay under the limit.
+        var unit = Pick(ascii ? (string[])["A", "ab", "0123456789", "agent "] : ["A", "ab", "0123456789", "agent ", "é"]);
+        var builder = new StringBuilder(length + unit.Length);
+        while (builder.Length < length)
+        {
+            builder.Append(unit);
+        }
+        return builder.ToString(0, length);
+    }
+
+    private T Pick<T>(IReadOnlyList<T> items) => items[_random.Next(items.Count)];
+
+    // ---- judging reasons ----
+
+    /// <summary>The reason names the member, as a JSON pointer or a <c>$.</c> path, and not only a longer one.</summary>
+    public static bool NamesPointer(string reason, string location, bool orBelow = false) =>
+        Mentions(reason, location, orBelow) || Mentions(reason, ToPath(location), orBelow)
+        // A top-level member is unambiguous by its name alone ("occurred_at 2019-07-03T13:09:55Z is older than ...").
+        || (location.LastIndexOf('/') == 0 && Regex.IsMatch(reason, $@"(?<![\w/.]){Regex.Escape(location[1..])}(?![\w])"));
+
+    /// <summary>A missing member: its name, and where it is missing (its parent's pointer, or the root).</summary>
+    public static bool NamesMissing(string reason, string location)
+    {
+        var (parent, name) = Split(location);
+        var where = parent.Length == 0 ? reason.Contains("(root)", StringComparison.Ordinal) || reason.Contains("$:", StringComparison.Ordinal)
+            : Mentions(reason, parent) || Mentions(reason, ToPath(parent));
+        return (where && Regex.IsMatch(reason, $@"(?<![\w]){Regex.Escape(name)}(?![\w])")) || NamesPointer(reason, location);
+    }
+
+    private static bool Mentions(string reason, string where, bool orBelow = false)
+    {
+        for (var i = reason.IndexOf(where, StringComparison.Ordinal); i >= 0; i = reason.IndexOf(where, i + 1, StringComparison.Ordinal))
+        {
+            var end = i + where.Length;
+            // "/agent" must not count as naming "/agent/id", nor "/usage/input" as "/usage/input_tokens".
+            if (end == reason.Length || reason[end] is ' ' or ')' or ':' or ',' or ';' or '(' or '\'' or '"' || (orBelow && reason[end] == '/'))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static string ToPath(string pointer)
+    {
+        var path = new StringBuilder("$");
+        foreach (var segment in pointer.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var name = segment.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal);
+            path.Append(int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? $"[{name}]" : "." + name);
+        }
+        return path.ToString();
+    }
+}
