@@ -59,16 +59,19 @@ public sealed class HostileInputTests(ITestOutputHelper output)
     private Rejection? Decode(byte[] value) => _decoder.Decode("agent-0000"u8, value, Now).Rejection;
 
     [Theory]
-    [InlineData("schema_version", "0.999999999999999999999999999999", "$.schema_version")]
-    [InlineData("input_tokens", "1830.0000000000000000000000000000001", "$.usage.input_tokens")]
-    public void A_fraction_past_decimal_precision_is_not_taken_for_an_integer(string member, string number, string path)
+    [InlineData("schema_version", "0.999999999999999999999999999999", "/schema_version")]
+    [InlineData("input_tokens", "1830.0000000000000000000000000000001", "/usage/input_tokens")]
+    [InlineData("cost_usd", "0.0086950000000000000000000000000001", "/usage/cost_usd")]
+    [InlineData("cost_usd", "1000000.00000000000000000000000001", "/usage/cost_usd")]
+    public void Digits_past_decimal_precision_are_not_rounded_away(string member, string number, string field)
     {
-        // decimal keeps 28 digits: 0.999…9 (30 nines) became schema_version 1 and was stored.
+        // decimal keeps 28 digits: 0.999…9 (30 nines) became schema_version 1 and was stored, and a cost
+        // just past the maximum was stored as exactly the maximum.
         var rejection = Decode(WithNumber(member, number));
 
         Assert.NotNull(rejection);
         Assert.Equal(RejectCodes.SchemaViolation, rejection.Code);
-        Assert.Contains(path, rejection.Reason, StringComparison.Ordinal);
+        Assert.True(HostileEvents.NamesPointer(rejection.Reason, field), rejection.Reason);
     }
 
     [Fact]
@@ -83,8 +86,17 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         Assert.Equal(1830, decoded!.Event.Usage!.InputTokens);
     }
 
+    [Fact]
+    public void A_cost_with_trailing_zeros_or_an_exponent_is_kept_exactly()
+    {
+        var (decoded, rejection) = _decoder.Decode("agent-0000"u8, Encoding.UTF8.GetBytes(WithNumber("cost_usd", "8.6950000000000000000000000000000000e-3")), Now);
+
+        Assert.Null(rejection);
+        Assert.Equal(0.008695m, decoded!.Event.Usage!.CostUsd);
+    }
+
     private static string WithNumber(string member, string number) =>
-        System.Text.RegularExpressions.Regex.Replace(Json(), $"\"{member}\":[0-9]+", $"\"{member}\":{number}");
+        System.Text.RegularExpressions.Regex.Replace(Json(), $"\"{member}\":[0-9.]+", $"\"{member}\":{number}");
 
     [Fact]
     public void Invalid_utf8_is_reported_with_its_member_byte_offset_and_bytes()
@@ -143,6 +155,16 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         Assert.Equal(RejectCodes.SchemaViolation, rejection!.Code);
         Assert.Contains("/schema_version", rejection.Reason, StringComparison.Ordinal);
         Assert.Contains("1e309", rejection.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_key_mismatch_shows_the_key_and_the_agent_id()
+    {
+        // Before: "The message key must equal agent.id" with neither value, so a trailing space or NUL in a key was invisible.
+        var (_, rejection) = _decoder.Decode("agent-0000\0"u8, Encoding.UTF8.GetBytes(Json()), Now);
+
+        Assert.Equal(RejectCodes.KeyMismatch, rejection!.Code);
+        Assert.Contains("key \"agent-0000\\u0000\" must equal agent.id \"agent-0000\"", rejection.Reason, StringComparison.Ordinal);
     }
 
     private static string Preview(byte[] value) =>

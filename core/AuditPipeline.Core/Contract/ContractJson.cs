@@ -166,7 +166,7 @@ public static class ContractJson
                     return T.CreateChecked(whole);
                 }
                 // decimal keeps 28 digits and rounds the rest: 0.999…9 (30 nines) would become the integer 1.
-                if (!IsWhole(reader.ValueSpan))
+                if (!NumberDigits.Of(reader.ValueSpan).IsWhole)
                 {
                     throw new JsonException("Expected an integer; the number has a fractional part.");
                 }
@@ -181,43 +181,63 @@ public static class ContractJson
 
         public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) =>
             writer.WriteNumberValue(long.CreateChecked(value));
-
-        /// <summary>Whether a JSON number token has no fractional part, decided on its digits (exactly, at any length).</summary>
-        private static bool IsWhole(ReadOnlySpan<byte> number)
-        {
-            var e = number.IndexOfAny((byte)'e', (byte)'E');
-            var mantissa = (e < 0 ? number : number[..e]).TrimStart((byte)'-');
-            var point = mantissa.IndexOf((byte)'.');
-            var integerDigits = point < 0 ? mantissa.Length : point;
-            var all = point < 0 ? mantissa.ToArray() : [.. mantissa[..point], .. mantissa[(point + 1)..]];
-            if (!all.AsSpan().ContainsAnyExcept((byte)'0'))
-            {
-                return true; // zero, whatever its exponent
-            }
-            long exponent = 0;
-            if (e >= 0)
-            {
-                var text = System.Text.Encoding.ASCII.GetString(number[(e + 1)..]);
-                if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out exponent))
-                {
-                    return false; // an exponent past 19 digits: no integer this converter could hold anyway
-                }
-            }
-            // The digits from the decimal point (moved by the exponent) onwards must all be zero.
-            var fractionStart = Math.Clamp(integerDigits + exponent, 0, all.Length);
-            return !all.AsSpan((int)fractionStart).ContainsAnyExcept((byte)'0');
-        }
     }
 
     /// <summary>0.0120 and 0.012 are the same cost; write them the same way so dedupe sees equal events.</summary>
     private sealed class NormalizedDecimalConverter : JsonConverter<decimal>
     {
-        public override decimal Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            reader.TokenType == JsonTokenType.Number && reader.TryGetDecimal(out var value)
-                ? value
-                : throw new JsonException("Expected a decimal number.");
+        public override decimal Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.Number || !reader.TryGetDecimal(out var value))
+            {
+                throw new JsonException("Expected a decimal number.");
+            }
+            // decimal keeps 28-29 digits and rounds the rest, silently: the stored cost must be the one sent.
+            if (NumberDigits.Of(reader.ValueSpan) != NumberDigits.Of(value))
+            {
+                throw new JsonException("The number has more digits than can be kept exactly (at most 28 significant digits).");
+            }
+            return value;
+        }
 
         public override void Write(Utf8JsonWriter writer, decimal value, JsonSerializerOptions options) =>
             writer.WriteNumberValue(value / 1.000000000000000000000000000000000m);
+    }
+
+    /// <summary>
+    /// A number's significant digits and where its decimal point falls among them, read from its text
+    /// exactly (at any length): 1830, 1830.0 and 1.83e3 are the same; 0.999…9 is not 1.
+    /// </summary>
+    private readonly record struct NumberDigits(bool Negative, string Digits, long Point)
+    {
+        /// <summary>No significant digit after the decimal point.</summary>
+        public bool IsWhole => Digits.Length <= Point;
+
+        public static NumberDigits Of(decimal value) =>
+            Of(System.Text.Encoding.ASCII.GetBytes(value.ToString(CultureInfo.InvariantCulture)));
+
+        /// <summary>A JSON number token; an exponent past 18 digits counts as unreadable (no digits can stand for it exactly).</summary>
+        public static NumberDigits Of(ReadOnlySpan<byte> number)
+        {
+            var negative = number.Length > 0 && number[0] == (byte)'-';
+            var e = number.IndexOfAny((byte)'e', (byte)'E');
+            var mantissa = (e < 0 ? number : number[..e])[(negative ? 1 : 0)..];
+            var dot = mantissa.IndexOf((byte)'.');
+            long point = dot < 0 ? mantissa.Length : dot;
+            var digits = System.Text.Encoding.ASCII.GetString(mantissa).Replace(".", "", StringComparison.Ordinal);
+            if (e >= 0)
+            {
+                if (!long.TryParse(number[(e + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var exponent)
+                    || Math.Abs(exponent) > 999_999_999_999_999_999)
+                {
+                    return new(negative, "?", long.MinValue);
+                }
+                point += exponent;
+            }
+            var leading = digits.Length - digits.TrimStart('0').Length;
+            digits = digits.Trim('0');
+            // Zero is zero whatever its sign, scale or exponent.
+            return digits.Length == 0 ? new(false, "", 0) : new(negative, digits, point - leading);
+        }
     }
 }

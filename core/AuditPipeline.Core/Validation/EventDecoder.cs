@@ -117,7 +117,8 @@ public sealed class EventDecoder(ValidationLimits limits)
         // The key decides the partition, and so which ingest instance owns the agent's chain.
         if (!key.IsEmpty && !Encoding.UTF8.GetString(key).Equals(e.Agent.Id, StringComparison.Ordinal))
         {
-            return (null, new(RejectCodes.KeyMismatch, "The message key must equal agent.id (events of one agent must share a partition).", e.EventId));
+            return (null, new(RejectCodes.KeyMismatch,
+                $"The message key {Quote(Encoding.UTF8.GetString(key))} must equal agent.id {Quote(e.Agent.Id)} (events of one agent must share a partition).", e.EventId));
         }
         if (key.IsEmpty)
         {
@@ -181,6 +182,10 @@ public sealed class EventDecoder(ValidationLimits limits)
         var details = message.IndexOf(" Path:", StringComparison.Ordinal);
         return Trim(details > 0 ? message[..details] : message);
     }
+
+    /// <summary>A key or id as JSON would write it (control characters and invalid bytes visible), bounded.</summary>
+    private static string Quote(string value) =>
+        $"\"{JsonEncodedText.Encode(value.Length <= 100 ? value : value[..100] + "…", System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping)}\"";
 
     private static string Trim(string message) =>
         message.Length <= 500 ? message : message[..500] + "…";
