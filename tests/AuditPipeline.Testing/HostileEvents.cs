@@ -2,64 +2,13 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using AuditPipeline.Core.Contract;
 using AuditPipeline.Core.Validation;
 using AuditPipeline.Emitter;
+using static AuditPipeline.Testing.HostileValues;
+using static AuditPipeline.Testing.JsonPointers;
 
 namespace AuditPipeline.Testing;
-
-/// <summary>What part of a reason must say where a hostile message went wrong.</summary>
-public enum ReasonNames
-{
-    /// <summary>The member's JSON pointer (<c>/agent/id</c>) or path (<c>$.agent.id</c>).</summary>
-    Field,
-    /// <summary>The member or a place inside it (nesting too deep to name every level).</summary>
-    FieldOrBelow,
-    /// <summary>A missing member: its name and its parent's pointer (or the root).</summary>
-    MissingMember,
-    /// <summary>No member to name (the JSON never parsed that far): a byte position.</summary>
-    Position,
-    /// <summary>Not parsed at all: the value's size in bytes.</summary>
-    Size,
-    /// <summary>The message key against <c>agent.id</c>.</summary>
-    Key,
-    /// <summary>The top-level value.</summary>
-    Root,
-    /// <summary>Nothing to name (an empty value): any reason.</summary>
-    Nothing,
-}
-
-/// <summary>One message of a fuzz run: a valid event (<see cref="ValidId"/> set) or a mutation of one.</summary>
-public sealed record FuzzMessage(int Index, string Kind, byte[]? Key, byte[] Value, Guid? ValidId, IReadOnlyList<string> Codes, ReasonNames Names, string? Field)
-{
-    public bool IsHostile => ValidId is null;
-
-    /// <summary>Null when the rejection is what this message should get, else what is wrong with it.</summary>
-    public string? Judge(string code, string reason)
-    {
-        if (!Codes.Contains(code))
-        {
-            return $"code {code}, expected {string.Join(" or ", Codes)}";
-        }
-        if (string.IsNullOrWhiteSpace(reason))
-        {
-            return "empty reason";
-        }
-        var named = Names switch
-        {
-            ReasonNames.Field => HostileEvents.NamesPointer(reason, Field!),
-            ReasonNames.FieldOrBelow => HostileEvents.NamesPointer(reason, Field!, orBelow: true),
-            ReasonNames.MissingMember => HostileEvents.NamesMissing(reason, Field!),
-            ReasonNames.Position => Regex.IsMatch(reason, @"\bbyte (offset )?\d+"),
-            ReasonNames.Size => reason.Contains(Value.Length.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal),
-            ReasonNames.Key => reason.Contains("agent.id", StringComparison.Ordinal),
-            ReasonNames.Root => reason.Contains("(root)", StringComparison.Ordinal),
-            _ => true,
-        };
-        return named ? null : $"reason does not name {Names}{(Field is null ? "" : " " + Field)}";
-    }
-}
 
 /// <summary>
 /// Hostile Kafka messages for the fuzz run: each is a valid event changed in one way an emitter (or
@@ -68,81 +17,9 @@ public sealed record FuzzMessage(int Index, string Kind, byte[]? Key, byte[] Val
 /// missing and extra members — with the reject codes it may get and what its reason must name.
 /// Everything is drawn from one seed, so a failing run reproduces from its seed.
 /// </summary>
-public sealed partial class HostileEvents
+public sealed class HostileEvents
 {
     public const string Marker = "FUZZ-MARK-7f3a";
-
-    private static readonly HashSet<string> Required = new(StringComparer.Ordinal)
-    {
-        "/event_id", "/occurred_at", "/schema_version", "/agent", "/delegation", "/action", "/authorization", "/outcome",
-        "/agent/id", "/agent/name", "/delegation/chain/*/type", "/delegation/chain/*/id", "/action/operation", "/action/resource",
-        "/action/resource/type", "/action/resource/id", "/action/resource/sensitivity", "/authorization/decision",
-        "/authorization/policy_id", "/authorization/policy_version", "/authorization/approvals/*/approver",
-        "/authorization/approvals/*/approved_at", "/outcome/status",
-    };
-
-    private static readonly string[] Ids =
-    [
-        "/agent/id", "/agent/owner", "/agent/team", "/delegation/on_behalf_of", "/delegation/chain/*/id", "/action/resource/type",
-        "/authorization/policy_id", "/authorization/policy_version", "/authorization/decision_id", "/authorization/approvals/*/approver",
-        "/authorization/approvals/*/approval_id", "/context/trace_id", "/context/span_id", "/context/session_id", "/context/task_id",
-        "/context/prompt_hash", "/context/gateway_id", "/outcome/error_code",
-    ];
-
-    private static readonly string[] Texts =
-    [
-        "/agent/name", "/agent/version", "/agent/model", "/agent/model_version", "/agent/framework", "/delegation/chain/*/name",
-        "/action/operation", "/action/tool", "/action/input", "/action/resource/id", "/authorization/rule", "/authorization/reason",
-        "/outcome/message",
-    ];
-
-    private static readonly string[] Redactable =
-    [
-        "/action/input", "/outcome/message", "/authorization/reason", "/delegation/on_behalf_of", "/delegation/chain/*/name",
-        "/authorization/approvals/*/approver",
-    ];
-
-    private static readonly string[] TimestampFields = ["/occurred_at", "/authorization/approvals/*/approved_at", "/authorization/grant_expires_at"];
-    private static readonly string[] EnumFields = ["/agent/risk_tier", "/delegation/chain/*/type", "/action/resource/sensitivity", "/authorization/decision", "/outcome/status"];
-    private static readonly string[] IntegerFields = ["/usage/input_tokens", "/usage/output_tokens", "/usage/duration_ms"];
-
-    private static readonly string[] ScalarsForSwap = ["0", "-1", "3.5", "true", "false", "null", "\"x\"", "[]", "{}", "[\"a\"]", "{\"a\":1}"];
-
-    // Numbers at the limits that no field accepts, by field.
-    private static readonly string[] BadSchemaVersions = ["0", "-0", "2", "-1", "1.5", "1e309", "-1e309", "9223372036854775808", "18446744073709551616", "1e400", "0.999999999999999999999999999999"];
-    private static readonly string[] BadIntegers = ["-1", "9223372036854775808", "18446744073709551616", "1e19", "1e309", "-1e309", "0.5", "1e-7", "-9223372036854775809", "123456789012345678901234567890", "1.5e300", "-0.5",
-        "1830.0000000000000000000000000000001", "4.2e-30"];
-    private static readonly string[] BadCosts = ["1000000.0000001", "-0.000001", "1e309", "-1e309", "1e7", "79228162514264337593543950336", "1e400", "-1", "1000001",
-        // More digits than decimal keeps: rounded, they were stored as another cost (or as exactly the maximum).
-        "0.0086950000000000000000000000000001", "1000000.00000000000000000000000001", "-0.00000000000000000000000000000001"];
-    // Tokens that look like numbers to some parsers and are not JSON.
-    private static readonly string[] NotJsonNumbers = ["NaN", "-NaN", "Infinity", "-Infinity", "+1", "01", ".5", "1.", "0x1F", "1e", "--1", "1_000", "1e+", "-", "infinity", "nan"];
-
-    private static readonly byte[][] InvalidUtf8 =
-    [
-        [0xFF], [0xFE], [0xC0, 0xAF], [0xC3, 0x28], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0x80], [0xF8, 0x88, 0x80, 0x80, 0x80],
-        [0xC1, 0xBF], [0xE0, 0x80, 0x80], [0xF0, 0x9F, 0x98],
-    ];
-
-    private static readonly string[] LoneSurrogates = ["\\ud800", "\\udfff", "\\ud83ex", "\\udc00\\ud800", "\\uD800\\u0041", "\\udbff"];
-
-    private static readonly string[] ExtraNames = ["extra", "agentId", "EVENT_ID", "event_id ", "", "é", "__proto__", "constructor", "$ref", "a/b", "~x", "Id", "x-forwarded-for"];
-
-    private static readonly string[] BadIds = [" ", "a b", "tab\there", "nl\nx", "nbsp\u00a0x", "ls\u2028x", "nul\u0000x", "", "del\u007fx", "   "];
-    private static readonly string[] BadTexts = ["", "   ", "\t\n", "nul\u0000inside", "\u3000"];
-    private static readonly string[] BadEnums = ["ALLOW", "allow ", "", "unknown", "Low", "0", "s\u0000uccess"];
-    private static readonly string[] BadTimestamps =
-    [
-        "2026-12-2T04:33:48Z", "2026-11-22 10:15:30Z", "2026-11-22T10:15:30", "2026-11-22T10:15:30 +00:00", "2026-11-22T04:34+00:00",
-        "2026-11-22T10:15:30+0", "2026-11-22T10:15:30+00", "2026-11-22T10:15:30+0000", "2026-02-30T10:15:30Z", "2026-11-22T24:00:00Z",
-        "2026-12-31T23:59:60Z", "yesterday", "", "2026-11-22T10:15:30.Z", "2026-11-22T10:15:30Z" + new string('0', 30), "1e309",
-        "2026-11-22T10:15:30+24:00", "0000-00-00T00:00:00Z", "9999-12-31T23:59:59-23:59",
-    ];
-    private static readonly string[] BadUuids =
-    [
-        "00000000-0000-0000-0000-000000000000", "not-a-uuid", "{01a202c0-f64b-7c4e-9a51-3e8f2c6d1a47}", "01a202c0f64b7c4e9a513e8f2c6d1a47",
-        "01a202c0-f64b-7c4e-9a51-3e8f2c6d1a4", "01a202c0-f64b-7c4e-9a51-3e8f2c6d1a47x", "g1a202c0-f64b-7c4e-9a51-3e8f2c6d1a47", "",
-    ];
 
     private delegate FuzzMessage Mutation(int index);
 
@@ -517,84 +394,6 @@ public sealed partial class HostileEvents
         return (e, JsonNode.Parse(ContractJson.SerializeCanonical(e))!.AsObject());
     }
 
-    /// <summary>Every member and array entry below the root, with its pointer, in document order.</summary>
-    private static List<(string Pointer, JsonNode? Node)> Members(JsonNode root)
-    {
-        var found = new List<(string, JsonNode?)>();
-        Walk(root, "");
-        return found;
-
-        void Walk(JsonNode? node, string pointer)
-        {
-            if (node is JsonObject obj)
-            {
-                foreach (var (name, child) in obj)
-                {
-                    var p = pointer + "/" + Escape(name);
-                    found.Add((p, child));
-                    Walk(child, p);
-                }
-            }
-            else if (node is JsonArray array)
-            {
-                for (var i = 0; i < array.Count; i++)
-                {
-                    var p = pointer + "/" + i.ToString(CultureInfo.InvariantCulture);
-                    found.Add((p, array[i]));
-                    Walk(array[i], p);
-                }
-            }
-        }
-    }
-
-    private static List<string> Strings(JsonNode root) =>
-        [.. Members(root).Where(m => m.Node?.GetValueKind() == JsonValueKind.String).Select(m => m.Pointer)];
-
-    /// <summary>The pointers in the event that match the patterns (<c>*</c> standing for any array index).</summary>
-    private static List<string> Present(JsonNode root, string[] patterns) =>
-        [.. Members(root).Select(m => m.Pointer).Where(p => patterns.Contains(Normalize(p)))];
-
-    private static string Normalize(string pointer) => ArrayIndex().Replace(pointer, "/*");
-
-    private static bool IsIndex(string pointer) => char.IsAsciiDigit(pointer[^1]);
-
-    [GeneratedRegex("/[0-9]+(?=/|$)")]
-    private static partial Regex ArrayIndex();
-
-    private static int Depth(string pointer) => pointer.Count(c => c == '/');
-
-    private static (string Parent, string Name) Split(string pointer)
-    {
-        var slash = pointer.LastIndexOf('/');
-        return (pointer[..slash], pointer[(slash + 1)..].Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal));
-    }
-
-    private static string Escape(string name) => name.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal);
-
-    private static JsonNode? Get(JsonNode root, string pointer)
-    {
-        var node = root;
-        foreach (var segment in pointer.Split('/', StringSplitOptions.RemoveEmptyEntries))
-        {
-            node = node is JsonArray array ? array[int.Parse(segment, CultureInfo.InvariantCulture)] : node![segment];
-        }
-        return node;
-    }
-
-    private static void Set(JsonNode root, string pointer, JsonNode? value)
-    {
-        var (parent, name) = Split(pointer);
-        var container = Get(root, parent);
-        if (container is JsonArray array)
-        {
-            array[int.Parse(name, CultureInfo.InvariantCulture)] = value;
-        }
-        else
-        {
-            container![name] = value;
-        }
-    }
-
     private string Nest(int depth)
     {
         var open = new StringBuilder();
@@ -628,46 +427,4 @@ public sealed partial class HostileEvents
     }
 
     private T Pick<T>(IReadOnlyList<T> items) => items[_random.Next(items.Count)];
-
-    // ---- judging reasons ----
-
-    /// <summary>The reason names the member, as a JSON pointer or a <c>$.</c> path, and not only a longer one.</summary>
-    public static bool NamesPointer(string reason, string location, bool orBelow = false) =>
-        Mentions(reason, location, orBelow) || Mentions(reason, ToPath(location), orBelow)
-        // A top-level member is unambiguous by its name alone ("occurred_at 2019-07-03T13:09:55Z is older than ...").
-        || (location.LastIndexOf('/') == 0 && Regex.IsMatch(reason, $@"(?<![\w/.]){Regex.Escape(location[1..])}(?![\w])"));
-
-    /// <summary>A missing member: its name, and where it is missing (its parent's pointer, or the root).</summary>
-    public static bool NamesMissing(string reason, string location)
-    {
-        var (parent, name) = Split(location);
-        var where = parent.Length == 0 ? reason.Contains("(root)", StringComparison.Ordinal) || reason.Contains("$:", StringComparison.Ordinal)
-            : Mentions(reason, parent) || Mentions(reason, ToPath(parent));
-        return (where && Regex.IsMatch(reason, $@"(?<![\w]){Regex.Escape(name)}(?![\w])")) || NamesPointer(reason, location);
-    }
-
-    private static bool Mentions(string reason, string where, bool orBelow = false)
-    {
-        for (var i = reason.IndexOf(where, StringComparison.Ordinal); i >= 0; i = reason.IndexOf(where, i + 1, StringComparison.Ordinal))
-        {
-            var end = i + where.Length;
-            // "/agent" must not count as naming "/agent/id", nor "/usage/input" as "/usage/input_tokens".
-            if (end == reason.Length || reason[end] is ' ' or ')' or ':' or ',' or ';' or '(' or '\'' or '"' || (orBelow && reason[end] == '/'))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static string ToPath(string pointer)
-    {
-        var path = new StringBuilder("$");
-        foreach (var segment in pointer.Split('/', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var name = segment.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal);
-            path.Append(int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? $"[{name}]" : "." + name);
-        }
-        return path.ToString();
-    }
 }
