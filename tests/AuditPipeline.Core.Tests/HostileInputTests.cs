@@ -179,6 +179,18 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         Assert.Contains("key \"agent-0000\\u0000\" must equal agent.id \"agent-0000\"", rejection.Reason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_long_key_is_shown_shortened_without_splitting_a_character()
+    {
+        // 99 characters, then an emoji (a surrogate pair) across the cut at 100.
+        var key = Encoding.UTF8.GetBytes(new string('k', 99) + "🤖" + "tail");
+
+        var (_, rejection) = _decoder.Decode(key, Encoding.UTF8.GetBytes(Json()), Now);
+
+        Assert.Equal(RejectCodes.KeyMismatch, rejection!.Code);
+        Assert.Contains(new string('k', 99) + "…\" must equal agent.id", rejection.Reason, StringComparison.Ordinal);
+    }
+
     private static string Preview(byte[] value) =>
         value.Length <= 300 ? Encoding.UTF8.GetString(value) : Encoding.UTF8.GetString(value[..300]) + $"… ({value.Length} bytes)";
 }

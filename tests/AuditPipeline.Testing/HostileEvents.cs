@@ -212,6 +212,7 @@ public sealed class HostileEvents
             Encoding.UTF8.GetBytes(other), null, [], Encoding.UTF8.GetBytes(id + " "), Encoding.UTF8.GetBytes(" " + id),
             Encoding.UTF8.GetBytes(id.ToUpperInvariant()), [.. Encoding.UTF8.GetBytes(id), 0], [.. Encoding.UTF8.GetBytes(id), 0xFF],
             Encoding.UTF8.GetBytes(id[..^1]), Encoding.UTF8.GetBytes(id.Normalize(NormalizationForm.FormD) + "\u0301"),
+            Encoding.UTF8.GetBytes(new string('k', 99) + "🤖" + id), Encoding.UTF8.GetBytes(new string('x', 5000)),
         ];
         var key = keys[_random.Next(keys.Length)];
         return new FuzzMessage(index, "wrong_key", key, ContractJson.SerializeCanonical(e), null, [RejectCodes.KeyMismatch], ReasonNames.Key, null);

@@ -184,8 +184,13 @@ public sealed class EventDecoder(ValidationLimits limits)
     }
 
     /// <summary>A key or id as JSON would write it (control characters and invalid bytes visible), bounded.</summary>
-    private static string Quote(string value) =>
-        $"\"{JsonEncodedText.Encode(value.Length <= 100 ? value : value[..100] + "…", System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping)}\"";
+    private static string Quote(string value)
+    {
+        const int Shown = 100;
+        // Never cut a surrogate pair in two: the encoder refuses half a character.
+        var cut = value.Length <= Shown ? value : value[..(char.IsHighSurrogate(value[Shown - 1]) ? Shown - 1 : Shown)] + "…";
+        return $"\"{JsonEncodedText.Encode(cut, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping)}\"";
+    }
 
     private static string Trim(string message) =>
         message.Length <= 500 ? message : message[..500] + "…";

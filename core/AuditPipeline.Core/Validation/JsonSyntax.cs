@@ -9,11 +9,14 @@ public sealed record JsonSyntaxError(string Path, long Byte, string Problem)
 {
     // A pointer hundreds of levels deep says no more than its first few levels.
     private const int ShownSegments = 8;
+    private const int MaxShown = 200;
 
     public override string ToString()
     {
         var segments = Path.Split('/');
         var shown = segments.Length <= ShownSegments + 1 ? Path : string.Join('/', segments.Take(ShownSegments + 1)) + "/…";
+        // Member names come from the message: a 60 KB name is not repeated in full.
+        shown = shown.Length <= MaxShown ? shown : shown[..(char.IsHighSurrogate(shown[MaxShown - 1]) ? MaxShown - 1 : MaxShown)] + "…";
         return $"at {(Path.Length == 0 ? "(root)" : shown)} (byte {Byte.ToString(CultureInfo.InvariantCulture)}): {Problem}";
     }
 }
