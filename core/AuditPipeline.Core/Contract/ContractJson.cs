@@ -193,7 +193,10 @@ public static class ContractJson
                 throw new JsonException("Expected a decimal number.");
             }
             // decimal keeps 28-29 digits and rounds the rest, silently: the stored cost must be the one sent.
-            if (NumberDigits.Of(reader.ValueSpan) != NumberDigits.Of(value))
+            // A token of at most 28 characters without an exponent always fits (the common case, checked cheaply).
+            var token = reader.ValueSpan;
+            var fits = token.Length <= 28 && token.IndexOfAny((byte)'e', (byte)'E') < 0;
+            if (!fits && NumberDigits.Of(token) != NumberDigits.Of(value))
             {
                 throw new JsonException("The number has more digits than can be kept exactly (at most 28 significant digits).");
             }
