@@ -165,6 +165,11 @@ public static class ContractJson
                 {
                     return T.CreateChecked(whole);
                 }
+                // decimal keeps 28 digits and rounds the rest: 0.999…9 (30 nines) would become the integer 1.
+                if (!NumberDigits.Of(reader.ValueSpan).IsWhole)
+                {
+                    throw new JsonException("Expected an integer; the number has a fractional part.");
+                }
                 if (reader.TryGetDecimal(out var value) && decimal.Truncate(value) == value
                     && value >= decimal.CreateChecked(T.MinValue) && value <= decimal.CreateChecked(T.MaxValue))
                 {
@@ -181,12 +186,61 @@ public static class ContractJson
     /// <summary>0.0120 and 0.012 are the same cost; write them the same way so dedupe sees equal events.</summary>
     private sealed class NormalizedDecimalConverter : JsonConverter<decimal>
     {
-        public override decimal Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            reader.TokenType == JsonTokenType.Number && reader.TryGetDecimal(out var value)
-                ? value
-                : throw new JsonException("Expected a decimal number.");
+        public override decimal Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.Number || !reader.TryGetDecimal(out var value))
+            {
+                throw new JsonException("Expected a decimal number.");
+            }
+            // decimal keeps 28-29 digits and rounds the rest, silently: the stored cost must be the one sent.
+            // A token of at most 28 characters without an exponent always fits (the common case, checked cheaply).
+            var token = reader.ValueSpan;
+            var fits = token.Length <= 28 && token.IndexOfAny((byte)'e', (byte)'E') < 0;
+            if (!fits && NumberDigits.Of(token) != NumberDigits.Of(value))
+            {
+                throw new JsonException("The number has more digits than can be kept exactly (at most 28 significant digits).");
+            }
+            return value;
+        }
 
         public override void Write(Utf8JsonWriter writer, decimal value, JsonSerializerOptions options) =>
             writer.WriteNumberValue(value / 1.000000000000000000000000000000000m);
+    }
+
+    /// <summary>
+    /// A number's significant digits and where its decimal point falls among them, read from its text
+    /// exactly (at any length): 1830, 1830.0 and 1.83e3 are the same; 0.999…9 is not 1.
+    /// </summary>
+    private readonly record struct NumberDigits(bool Negative, string Digits, long Point)
+    {
+        /// <summary>No significant digit after the decimal point.</summary>
+        public bool IsWhole => Digits.Length <= Point;
+
+        public static NumberDigits Of(decimal value) =>
+            Of(System.Text.Encoding.ASCII.GetBytes(value.ToString(CultureInfo.InvariantCulture)));
+
+        /// <summary>A JSON number token; an exponent past 18 digits counts as unreadable (no digits can stand for it exactly).</summary>
+        public static NumberDigits Of(ReadOnlySpan<byte> number)
+        {
+            var negative = number.Length > 0 && number[0] == (byte)'-';
+            var e = number.IndexOfAny((byte)'e', (byte)'E');
+            var mantissa = (e < 0 ? number : number[..e])[(negative ? 1 : 0)..];
+            var dot = mantissa.IndexOf((byte)'.');
+            long point = dot < 0 ? mantissa.Length : dot;
+            var digits = System.Text.Encoding.ASCII.GetString(mantissa).Replace(".", "", StringComparison.Ordinal);
+            if (e >= 0)
+            {
+                if (!long.TryParse(number[(e + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var exponent)
+                    || Math.Abs(exponent) > 999_999_999_999_999_999)
+                {
+                    return new(negative, "?", long.MinValue);
+                }
+                point += exponent;
+            }
+            var leading = digits.Length - digits.TrimStart('0').Length;
+            digits = digits.Trim('0');
+            // Zero is zero whatever its sign, scale or exponent.
+            return digits.Length == 0 ? new(false, "", 0) : new(negative, digits, point - leading);
+        }
     }
 }

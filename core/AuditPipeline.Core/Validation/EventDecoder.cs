@@ -54,7 +54,7 @@ public sealed class EventDecoder(ValidationLimits limits)
         }
         if (!System.Text.Unicode.Utf8.IsValid(value))
         {
-            return (null, new(RejectCodes.MalformedJson, $"{Describe(RejectCodes.MalformedJson)}: the value is not valid UTF-8"));
+            return (null, Malformed(JsonSyntax.FindError(value, DocumentOptions.MaxDepth), value));
         }
 
         IReadOnlyList<SchemaError> schemaErrors;
@@ -68,11 +68,18 @@ public sealed class EventDecoder(ValidationLimits limits)
             }
             schemaErrors = _schema.Evaluate(document.RootElement);
         }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException or ArithmeticException)
         {
-            // Not JSON at all, or strings the schema could not read (an escaped lone surrogate).
-            var code = ContractJson.IsWellFormedJson(value) ? RejectCodes.SchemaViolation : RejectCodes.MalformedJson;
-            return (null, new(code, $"{Describe(code)}: {Explain(ex.Message)}"));
+            // Not JSON at all, or strings the schema could not read (an escaped lone surrogate): say where.
+            var syntax = JsonSyntax.FindError(value, DocumentOptions.MaxDepth);
+            if (syntax is not null)
+            {
+                return (null, Malformed(syntax, value));
+            }
+            // Well-formed, but a number the schema library cannot read (1e309); its own message names no field.
+            var huge = JsonSyntax.FindHugeNumber(value, DocumentOptions.MaxDepth);
+            var why = huge is not null ? $" {huge}" : $": {Explain(ex.Message)}";
+            return (null, new(RejectCodes.SchemaViolation, Describe(RejectCodes.SchemaViolation) + why));
         }
         if (schemaErrors.Count > 0)
         {
@@ -84,7 +91,7 @@ public sealed class EventDecoder(ValidationLimits limits)
         {
             e = ContractJson.Deserialize(value);
         }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException or ArithmeticException)
         {
             // What the schema cannot say: duplicate member names.
             var code = ContractJson.IsWellFormedJson(value) ? RejectCodes.SchemaViolation : RejectCodes.MalformedJson;
@@ -110,7 +117,8 @@ public sealed class EventDecoder(ValidationLimits limits)
         // The key decides the partition, and so which ingest instance owns the agent's chain.
         if (!key.IsEmpty && !Encoding.UTF8.GetString(key).Equals(e.Agent.Id, StringComparison.Ordinal))
         {
-            return (null, new(RejectCodes.KeyMismatch, "The message key must equal agent.id (events of one agent must share a partition).", e.EventId));
+            return (null, new(RejectCodes.KeyMismatch,
+                $"The message key {Quote(Encoding.UTF8.GetString(key))} must equal agent.id {Quote(e.Agent.Id)} (events of one agent must share a partition).", e.EventId));
         }
         if (key.IsEmpty)
         {
@@ -126,6 +134,14 @@ public sealed class EventDecoder(ValidationLimits limits)
         }
 
         return (new DecodedEvent(e, ContractJson.SerializeCanonical(e)), null);
+    }
+
+    /// <summary>Not well-formed: the reason names the member being read and the byte, since a parser's own message names neither.</summary>
+    private static Rejection Malformed(JsonSyntaxError? error, ReadOnlySpan<byte> value)
+    {
+        var where = error?.ToString()
+            ?? $"at byte {Math.Max(0, JsonSyntax.FirstInvalidUtf8(value))}: not well-formed";
+        return new(RejectCodes.MalformedJson, $"{Describe(RejectCodes.MalformedJson)} {where}");
     }
 
     private static string FormatAge(TimeSpan age) =>
@@ -165,6 +181,15 @@ public sealed class EventDecoder(ValidationLimits limits)
         }
         var details = message.IndexOf(" Path:", StringComparison.Ordinal);
         return Trim(details > 0 ? message[..details] : message);
+    }
+
+    /// <summary>A key or id as JSON would write it (control characters and invalid bytes visible), bounded.</summary>
+    private static string Quote(string value)
+    {
+        const int Shown = 100;
+        // Never cut a surrogate pair in two: the encoder refuses half a character.
+        var cut = value.Length <= Shown ? value : value[..(char.IsHighSurrogate(value[Shown - 1]) ? Shown - 1 : Shown)] + "…";
+        return $"\"{JsonEncodedText.Encode(cut, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping)}\"";
     }
 
     private static string Trim(string message) =>
