@@ -191,6 +191,21 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         Assert.Contains(new string('k', 99) + "…\" must equal agent.id", rejection.Reason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_member_name_with_a_newline_or_a_bidi_override_cannot_forge_a_line_of_the_reason()
+    {
+        // The name arrives JSON-escaped; decoded, it would put a fake log line (or reversed text) in the reason.
+        var json = Json();
+        json = json[..^1] + ",\"evil\\n2026-12-02 INFO all good \\u202Etxt.exe\":1}";
+
+        var (_, rejection) = _decoder.Decode("agent-0000"u8, Encoding.UTF8.GetBytes(json), Now);
+
+        Assert.Equal(RejectCodes.SchemaViolation, rejection!.Code);
+        Assert.DoesNotContain('\n', rejection.Reason);
+        Assert.DoesNotContain('\u202E', rejection.Reason);
+        Assert.Contains("evil\\u000A2026-12-02 INFO all good \\u202Etxt.exe", rejection.Reason, StringComparison.Ordinal);
+    }
+
     private static string Preview(byte[] value) =>
         value.Length <= 300 ? Encoding.UTF8.GetString(value) : Encoding.UTF8.GetString(value[..300]) + $"… ({value.Length} bytes)";
 }

@@ -24,7 +24,32 @@ public static class RejectCodes
     public const string StoreRefused = "store_refused";
 }
 
-public sealed record Rejection(string Code, string Reason, Guid? EventId = null);
+public sealed record Rejection(string Code, string Reason, Guid? EventId = null)
+{
+    /// <summary>
+    /// One printable line: a reason quotes what arrived (member names, keys), and it goes to logs,
+    /// Kafka headers and the console, so control and bidirectional-override characters are escaped
+    /// (<c>\u000A</c>) rather than allowed to forge a log line or reorder what an operator reads.
+    /// </summary>
+    public string Reason { get; init; } = Printable(Reason);
+
+    private static string Printable(string text)
+    {
+        if (!text.Any(NeedsEscape))
+        {
+            return text;
+        }
+        var builder = new StringBuilder(text.Length + 16);
+        foreach (var c in text)
+        {
+            _ = NeedsEscape(c) ? builder.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\u{(int)c:X4}") : builder.Append(c);
+        }
+        return builder.ToString();
+    }
+
+    private static bool NeedsEscape(char c) =>
+        char.IsControl(c) || c is '\u2028' or '\u2029' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069');
+}
 
 /// <summary>A decoded, validated event and its canonical bytes (what is stored and hashed).</summary>
 public sealed record DecodedEvent(AgentActionOccurred Event, byte[] Canonical);
