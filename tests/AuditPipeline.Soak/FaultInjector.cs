@@ -47,7 +47,7 @@ public sealed class FaultInjector(SoakServers servers, PipelineServices services
                     kinds.ToList().ForEach(bag.Enqueue);
                 }
                 var fault = bag.Dequeue();
-                log($"soak: +{(DateTimeOffset.UtcNow - start).TotalSeconds:0}s {Describe(fault)}");
+                log($"soak: +{(DateTimeOffset.UtcNow - start).TotalSeconds:0}s ({DateTimeOffset.UtcNow:HH:mm:ss.fff}) {Describe(fault)}");
                 // A fault, once begun, completes: a service killed is started again, a stopped server restarted.
                 await InjectAsync(fault);
                 _counts[fault]++;
@@ -96,7 +96,8 @@ public sealed class FaultInjector(SoakServers servers, PipelineServices services
         foreach (var partition in partitions.OrderBy(_ => _random.Next()).Take(count))
         {
             // Another broker than the current leader: 1..N without it.
-            var to = 1 + ((partition.Leader - 1 + _random.Next(1, kafka.Brokers)) % kafka.Brokers);
+            var from = partition.Leader >= 1 ? partition.Leader : 1;
+            var to = 1 + ((from - 1 + _random.Next(1, kafka.Brokers)) % kafka.Brokers);
             kafka.SetPartitionLeader(SoakServers.Topic, partition.PartitionId, to);
             LeaderMoves++;
         }

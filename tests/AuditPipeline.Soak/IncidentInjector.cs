@@ -8,7 +8,7 @@ namespace AuditPipeline.Soak;
 /// since: the volume detectors' textbook incident (as in AlertTests). Each such agent must give
 /// exactly one incident, however often the detector is killed meanwhile.
 /// </summary>
-public sealed class IncidentInjector(string bootstrapServers, string topic, SoakOptions options, AckLedger ledger)
+public sealed class IncidentInjector(string bootstrapServers, string topic, SoakOptions options, AckLedger ledger, Action<string> log)
 {
     public const string AgentPrefix = "soak-runaway";
     private readonly List<(string Agent, DateTimeOffset At)> _injected = [];
@@ -34,7 +34,9 @@ public sealed class IncidentInjector(string bootstrapServers, string topic, Soak
                     return; // the run ended first; only what was injected counts
                 }
             }
-            _injected.Add((await InjectAsync(i), DateTimeOffset.UtcNow));
+            var agent = await InjectAsync(i);
+            _injected.Add((agent, DateTimeOffset.UtcNow));
+            log($"soak: +{(DateTimeOffset.UtcNow - start).TotalSeconds:0}s ({DateTimeOffset.UtcNow:HH:mm:ss.fff}) injected a runaway: {agent}");
         }
     }
 

@@ -12,6 +12,8 @@ public sealed class PipelineServices : IAsyncDisposable
 {
     private PipelineServices(SoakServers servers)
     {
+        // Timestamped logs: the soak's log files are read against its fault timeline.
+        const string Timestamps = "Logging__Console__TimestampFormat";
         var kafka = servers.Kafka.BootstrapServers;
         var store = servers.Store;
         ApiBaseUrl = new Uri($"http://127.0.0.1:{PostgresServer.FreePort().ToString(CultureInfo.InvariantCulture)}/");
@@ -25,6 +27,7 @@ public sealed class PipelineServices : IAsyncDisposable
             ["Ingest__BatchSize"] = "2000",
             ["Ingest__SessionTimeoutMs"] = "6000",
             ["Ingest__MaxRetryDelayMs"] = "1000",
+            [Timestamps] = "HH:mm:ss.fff ",
         }));
         Projector = new ServiceProcess("projector", () => ChildProcess.StartDotnet(RepoPaths.ProjectionsDll, new Dictionary<string, string>
         {
@@ -37,6 +40,7 @@ public sealed class PipelineServices : IAsyncDisposable
             ["Integrity__CheckpointIntervalSeconds"] = "2",
             ["Integrity__CheckpointDirectory"] = "",
             ["Integrity__CheckpointTopic"] = "",
+            [Timestamps] = "HH:mm:ss.fff ",
         }));
         // As in AlertTests: a short cold start and quiet period, so an injected runaway with 40
         // minutes of history opens an incident and recovers within seconds of being ingested.
@@ -50,6 +54,7 @@ public sealed class PipelineServices : IAsyncDisposable
             ["Detectors__IncidentQuietMinutes"] = "4",
             ["Detection__IdleAdvanceSeconds"] = "2",
             ["Detection__MaxRetryDelayMs"] = "1000",
+            [Timestamps] = "HH:mm:ss.fff ",
         }));
         Api = new ServiceProcess("api", () => ChildProcess.StartDotnet(RepoPaths.Built("query-api/AuditPipeline.QueryApi", "AuditPipeline.QueryApi.dll"), new Dictionary<string, string>
         {
@@ -60,6 +65,7 @@ public sealed class PipelineServices : IAsyncDisposable
             ["Integrity__CheckpointTopic"] = "",
             ["Integrity__TrustedKeyFiles__0"] = servers.TrustedKeyFile,
             ["QueryApi__ExportDirectory"] = servers.ExportDirectory,
+            [Timestamps] = "HH:mm:ss.fff ",
         }));
     }
 
@@ -101,7 +107,15 @@ public sealed class PipelineServices : IAsyncDisposable
 
     public IReadOnlyList<string> UnexpectedExits => [.. All.SelectMany(s => s.UnexpectedExits)];
 
-    public string Describe() => string.Join("\n", All.Select(s => s.Describe()));
+    /// <summary>Writes each service's output, every incarnation of it, to &lt;directory&gt;/&lt;service&gt;.log.</summary>
+    public async Task WriteLogsAsync(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        foreach (var service in All)
+        {
+            await File.WriteAllTextAsync(Path.Combine(directory, service.Name + ".log"), service.History());
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using AuditPipeline.Testing;
 
 namespace AuditPipeline.Soak;
@@ -5,15 +7,17 @@ namespace AuditPipeline.Soak;
 /// <summary>
 /// One of our services as a real process that the soak SIGKILLs and starts again. A process that
 /// exits without being killed is a finding (a service that gave up); it is recorded with its last
-/// output and started again so the soak goes on.
+/// output and started again so the soak goes on. Every incarnation's output is kept for the log.
 /// </summary>
 public sealed class ServiceProcess(string name, Func<ChildProcess> start) : IAsyncDisposable
 {
-    private const int TailChars = 6_000;
+    private const int TailChars = 4_000;
     private readonly Lock _lock = new();
     private readonly List<string> _unexpectedExits = [];
+    private readonly StringBuilder _history = new();
     private ChildProcess? _current;
-    private string _previousOutput = "";
+    private DateTimeOffset _startedAt;
+    private int _incarnation;
 
     public string Name { get; } = name;
     public int Kills { get; private set; }
@@ -26,6 +30,8 @@ public sealed class ServiceProcess(string name, Func<ChildProcess> start) : IAsy
         lock (_lock)
         {
             _current = start();
+            _startedAt = DateTimeOffset.UtcNow;
+            _incarnation++;
         }
     }
 
@@ -41,7 +47,7 @@ public sealed class ServiceProcess(string name, Func<ChildProcess> start) : IAsy
         if (current is not null)
         {
             current.Kill();
-            _previousOutput = Tail(current.Output);
+            Record(current, "SIGKILLed");
             await current.DisposeAsync();
         }
         await Task.Delay(downFor, ct);
@@ -59,19 +65,27 @@ public sealed class ServiceProcess(string name, Func<ChildProcess> start) : IAsy
                 return;
             }
             exited = current;
-            _unexpectedExits.Add($"{Name} exited on its own at {DateTimeOffset.UtcNow:HH:mm:ss}; its last output:\n{Tail(exited.Output)}");
-            _previousOutput = Tail(exited.Output);
-            _current = start();
+            _current = null;
         }
+        var output = exited.Output;
+        lock (_lock)
+        {
+            _unexpectedExits.Add($"{Name} exited on its own at {DateTimeOffset.UtcNow:HH:mm:ss}; its last output:\n{Tail(output)}");
+        }
+        Record(exited, "exited on its own");
         await exited.DisposeAsync();
+        Start();
     }
 
-    /// <summary>The current process's output and the end of the one before it, for failure messages.</summary>
-    public string Describe()
+    /// <summary>Every incarnation's output so far, each headed by when it started and how it ended.</summary>
+    public string History()
     {
         lock (_lock)
         {
-            return $"--- {Name}, before the last restart:\n{_previousOutput}\n--- {Name}, now:\n{Tail(_current?.Output ?? "(not running)")}";
+            var running = _current is { } current
+                ? $"== {Name} #{_incarnation}, started {_startedAt:HH:mm:ss.fff}, still running\n{current.Output}\n"
+                : "";
+            return _history + running;
         }
     }
 
@@ -80,13 +94,21 @@ public sealed class ServiceProcess(string name, Func<ChildProcess> start) : IAsy
         ChildProcess? current;
         lock (_lock)
         {
-            current = _current;
-            _current = null;
+            (current, _current) = (_current, null);
         }
         if (current is not null)
         {
             await current.StopAsync();
             await current.DisposeAsync();
+        }
+    }
+
+    private void Record(ChildProcess process, string end)
+    {
+        var output = process.Output;
+        lock (_lock)
+        {
+            _history.Append(CultureInfo.InvariantCulture, $"== {Name} #{_incarnation}, started {_startedAt:HH:mm:ss.fff}, {end} {DateTimeOffset.UtcNow:HH:mm:ss.fff}\n{output}\n");
         }
     }
 

@@ -89,7 +89,8 @@ public sealed class SoakChecks(SoakServers servers, StoreProbe probe, ApiProbe a
             var opened = own.Sum(i => i.Count(a => a.Change == AlertChange.Opened));
             if (own.Count != 1 || opened != 1)
             {
-                problems.Add($"{agent} was injected once and has {own.Count} incidents, opened {opened} times");
+                var changes = alerts.Where(a => a.AgentId == agent).Select(a => $"{a.Change} {a.IncidentId} started {a.StartedAt:HH:mm} at {a.At:HH:mm}");
+                problems.Add($"{agent} was injected once and has {own.Count} incidents, opened {opened} times: {string.Join("; ", changes)}");
             }
         }
         foreach (var incident in incidents.Where(i => !injectedAgents.Contains(i.First().AgentId)))

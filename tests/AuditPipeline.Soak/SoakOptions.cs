@@ -5,7 +5,7 @@ namespace AuditPipeline.Soak;
 /// <summary>
 /// What one soak run does. Environment overrides: SOAK_SECONDS (how long faults are injected
 /// while producing), SOAK_SEED (the fault schedule; printed so a failing run can be repeated),
-/// SOAK_RATE (events per second), SOAK_AGENTS, SOAK_INCIDENTS, SOAK_PARTITIONS.
+/// SOAK_RATE (events per second), SOAK_AGENTS, SOAK_INCIDENTS, SOAK_PARTITIONS, SOAK_LOG_DIR.
 /// </summary>
 public sealed record SoakOptions
 {
@@ -34,6 +34,9 @@ public sealed record SoakOptions
     /// <summary>After the faults stop: how long everything may take to catch up before the checks run anyway.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromMinutes(3);
 
+    /// <summary>Where the services' output goes when a check fails (or always, when SOAK_LOG_DIR is set).</summary>
+    public string? LogDirectory { get; init; }
+
     public static SoakOptions FromEnvironment(TimeSpan defaultDuration)
     {
         var defaults = new SoakOptions();
@@ -45,6 +48,7 @@ public sealed record SoakOptions
             Agents = Int("SOAK_AGENTS", defaults.Agents),
             Incidents = Int("SOAK_INCIDENTS", defaults.Incidents),
             Partitions = Int("SOAK_PARTITIONS", defaults.Partitions),
+            LogDirectory = Environment.GetEnvironmentVariable("SOAK_LOG_DIR") is { Length: > 0 } dir ? dir : null,
         };
     }
 

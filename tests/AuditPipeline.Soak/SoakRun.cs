@@ -22,13 +22,13 @@ public static class SoakRun
         await api.CreateKeyAsync(servers);
         if (!await api.WaitHealthyAsync(TimeSpan.FromSeconds(60)))
         {
-            throw new InvalidOperationException("The query API did not start:\n" + services.Describe());
+            throw new InvalidOperationException("The query API did not start:\n" + services.Api.History());
         }
 
         using var stopWatching = new CancellationTokenSource();
         var watchdog = services.WatchAsync(stopWatching.Token);
         var producer = new SteadyProducer(servers.Kafka.BootstrapServers, SoakServers.Topic, options, ledger);
-        var incidents = new IncidentInjector(servers.Kafka.BootstrapServers, SoakServers.Topic, options, ledger);
+        var incidents = new IncidentInjector(servers.Kafka.BootstrapServers, SoakServers.Topic, options, ledger, log);
         var faults = new FaultInjector(servers, services, options, log);
         var window = Stopwatch.StartNew();
         using (var stop = new CancellationTokenSource(options.Duration))
@@ -45,9 +45,11 @@ public static class SoakRun
         await stopWatching.CancelAsync();
         await watchdog;
         var findings = await new SoakChecks(servers, probe, api, ledger).RunAsync(injected, services.UnexpectedExits, behind, default);
-        if (findings.Problems().Count > 0)
+        if (findings.Problems().Count > 0 || options.LogDirectory is not null)
         {
-            log(services.Describe());
+            var directory = options.LogDirectory ?? Path.Combine(Path.GetTempPath(), $"ap-soak-logs-{options.Seed}");
+            await services.WriteLogsAsync(directory);
+            log($"soak: the services' output, every incarnation, is in {directory}");
         }
         return new SoakReport(options, window.Elapsed, ledger.Produced, ledger.AcknowledgedCount, ledger.Failures,
             faults.Counts, faults.LeaderMoves, injected.Count, findings);
