@@ -11,7 +11,7 @@ namespace AuditPipeline.IntegrationTests;
 /// it stops them, so it shares none with other tests. bench/soak runs the same for longer.
 /// </summary>
 [Trait("Category", "Soak")]
-public sealed class SoakTests(ITestOutputHelper output)
+public sealed partial class SoakTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task Under_random_kills_restarts_and_leader_moves_every_acknowledged_event_is_stored_once_and_every_view_agrees()

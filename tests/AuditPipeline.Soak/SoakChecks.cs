@@ -10,8 +10,10 @@ namespace AuditPipeline.Soak;
 /// ClickHouse and the read models against the store per agent, the incidents per injected
 /// agent, and the restarted query API answering an authenticated query with the store's numbers.
 /// </summary>
-public sealed class SoakChecks(SoakServers servers, StoreProbe probe, ApiProbe api, AckLedger ledger)
+public sealed class SoakChecks(SoakServers servers, StoreProbe probe, ApiProbe api, AckLedger ledger, TimeSpan? apiTimeout = null)
 {
+    private readonly TimeSpan _apiTimeout = apiTimeout ?? TimeSpan.FromSeconds(60);
+
     public async Task<SoakFindings> RunAsync(IReadOnlyList<string> injectedAgents, IReadOnlyList<string> unexpectedExits, string? drainBehind, CancellationToken ct)
     {
         var stored = await probe.StoredActionIdsAsync(ct);
@@ -102,9 +104,9 @@ public sealed class SoakChecks(SoakServers servers, StoreProbe probe, ApiProbe a
 
     private async Task<List<string>> CheckApiAsync(Dictionary<string, long> storeCounts, CancellationToken ct)
     {
-        if (!await api.WaitHealthyAsync(TimeSpan.FromSeconds(60)))
+        if (!await api.WaitHealthyAsync(_apiTimeout))
         {
-            return ["/health did not answer 200 within 60 s"];
+            return [$"/health did not answer 200 within {_apiTimeout.TotalSeconds:0} s"];
         }
         var (status, agents) = await api.AgentsAsync(ct);
         if (status != 200)
