@@ -81,6 +81,8 @@ public sealed partial class SoakTests
         Assert.Contains("MISMATCH", damaged.CheckpointVerify.Output, StringComparison.Ordinal);
         Assert.Contains(damaged.ClickHouseMismatches, m => m.StartsWith(fleet.Agents[2].Id, StringComparison.Ordinal));
         Assert.Contains(damaged.ClickHouseMismatches, m => m.StartsWith(fleet.Agents[0].Id, StringComparison.Ordinal)); // the doubled event's agent: one more in the store
+        Assert.Contains(damaged.ClickHouseMismatches, m => m.StartsWith("agent_minute_counts", StringComparison.Ordinal));
+        Assert.Contains(damaged.ClickHouseMismatches, m => m.StartsWith("agent_resources", StringComparison.Ordinal));
         Assert.Contains(damaged.ReadModelMismatches, m => m.StartsWith(fleet.Agents[1].Id, StringComparison.Ordinal));
         Assert.Contains(damaged.IncidentProblems, p => p.StartsWith($"{runaway} was injected once and has 2 incidents", StringComparison.Ordinal));
         Assert.Contains(damaged.IncidentProblems, p => p.Contains(fleet.Agents[0].Id, StringComparison.Ordinal));

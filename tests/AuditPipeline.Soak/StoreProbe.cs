@@ -73,9 +73,25 @@ public sealed class StoreProbe(SoakServers servers, HttpClient http) : IAsyncDis
     public async Task<HashSet<Guid>> ClickHouseIdsAsync(CancellationToken ct) =>
         [.. Lines(await _clickHouse.QueryAsync("SELECT DISTINCT event_id FROM agent_actions FORMAT TSV", ct)).Select(p => Guid.Parse(p[0]))];
 
-    /// <summary>Per agent, the minute-count table's total (the aggregate the API's charts read).</summary>
-    public async Task<Dictionary<string, long>> ClickHouseMinuteTotalsAsync(CancellationToken ct) =>
-        Lines(await _clickHouse.QueryAsync("SELECT agent_id, sum(actions) FROM agent_minute_counts GROUP BY agent_id FORMAT TSV", ct))
+    /// <summary>Actions per agent, minute and decision: the store's and ClickHouse's agent_minute_counts (what the API's charts read).</summary>
+    public Task<Dictionary<string, long>> StoreMinuteCountsAsync(CancellationToken ct) =>
+        CountsAsync($"""
+            SELECT stream_id || '|' || extract(epoch FROM date_trunc('minute', occurred_at))::bigint || '|' || (payload->'authorization'->>'decision'), count(*)
+            FROM audit.events WHERE event_type = '{AgentActionOccurred.TypeName}' GROUP BY 1
+            """, ct);
+
+    public async Task<Dictionary<string, long>> ClickHouseMinuteCountsAsync(CancellationToken ct) =>
+        Lines(await _clickHouse.QueryAsync(
+            "SELECT concat(agent_id, '|', toString(toUInt32(minute)), '|', decision), sum(actions) FROM agent_minute_counts GROUP BY agent_id, minute, decision FORMAT TSV", ct))
+            .ToDictionary(p => p[0], p => long.Parse(p[1], CultureInfo.InvariantCulture));
+
+    /// <summary>Actions per agent and resource: the store's and ClickHouse's agent_resources.</summary>
+    public Task<Dictionary<string, long>> StoreResourceCountsAsync(CancellationToken ct) =>
+        CountsAsync($"SELECT stream_id || '|' || (payload->'action'->'resource'->>'id'), count(*) FROM audit.events WHERE event_type = '{AgentActionOccurred.TypeName}' GROUP BY 1", ct);
+
+    public async Task<Dictionary<string, long>> ClickHouseResourceCountsAsync(CancellationToken ct) =>
+        Lines(await _clickHouse.QueryAsync(
+            "SELECT concat(agent_id, '|', resource_id), countMerge(actions) FROM agent_resources GROUP BY agent_id, resource_id FORMAT TSV", ct))
             .ToDictionary(p => p[0], p => long.Parse(p[1], CultureInfo.InvariantCulture));
 
     private async Task<Dictionary<string, long>> CountsAsync(string sql, CancellationToken ct)
