@@ -20,7 +20,6 @@ public sealed class ServiceProcess(string name, Func<ChildProcess> start) : IAsy
     private int _incarnation;
 
     public string Name { get; } = name;
-    public int Kills { get; private set; }
 
     /// <summary>Each entry: when and with what last output the process exited on its own.</summary>
     public IReadOnlyList<string> UnexpectedExits { get { lock (_lock) { return [.. _unexpectedExits]; } } }
@@ -42,7 +41,6 @@ public sealed class ServiceProcess(string name, Func<ChildProcess> start) : IAsy
         lock (_lock)
         {
             (current, _current) = (_current, null);
-            Kills++;
         }
         if (current is not null)
         {
