@@ -11,6 +11,9 @@ namespace AuditPipeline.Detectors;
 /// else a runaway agent triggers while the incident lasts is folded in, so on-call gets one
 /// alert, updated, instead of one per minute. Ids are derived from the incident and the change,
 /// so replaying the same events after a crash yields the same alert ids (the store drops them).
+/// A finding about a minute up to a subject's last recovery belongs to the incident that recovered
+/// (the minute was judged with it): it opens nothing. That keeps one incident when a restarted
+/// process is handed minutes its predecessor closed by the idle clock before their events arrived.
 /// </summary>
 public sealed class IncidentCombiner(DetectorOptions options)
 {
@@ -67,6 +70,7 @@ public sealed class IncidentCombiner(DetectorOptions options)
             if (_open.TryGetValue(key, out var incident) && minute - incident.LastFindingMinute >= options.IncidentQuietMinutes)
             {
                 _open.Remove(key);
+                SuppressThrough(key, minute);
                 output.Add(incident.ToAlert(AlertChange.Recovered, DeterministicId($"alert|{incident.Id}|recovered"), minute, []));
             }
         }
@@ -112,6 +116,7 @@ public sealed class IncidentCombiner(DetectorOptions options)
                 break;
             case AlertChange.Recovered:
                 _open.Remove(key);
+                SuppressThrough(key, minute - 1); // At is the start of the minute after the one that recovered it
                 break;
             case AlertChange.Resolved:
                 if (incident is not null)
@@ -143,6 +148,10 @@ public sealed class IncidentCombiner(DetectorOptions options)
         hash[8] = (byte)((hash[8] & 0x3F) | 0x80); // variant
         return new Guid(hash[..16], bigEndian: true);
     }
+
+    /// <summary>Findings about minutes up to <paramref name="minute"/> open no incident of this subject.</summary>
+    private void SuppressThrough(string key, long minute) =>
+        _suppressedUntil[key] = Math.Max(_suppressedUntil.GetValueOrDefault(key, long.MinValue), minute + 1);
 
     private static string KeyOf(AgentAlert alert) =>
         alert.SubjectOwner is not null ? $"owner-budget|{alert.SubjectOwner}"

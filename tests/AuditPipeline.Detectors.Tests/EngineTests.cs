@@ -169,6 +169,38 @@ public sealed class EngineTests
     }
 
     [Fact]
+    public void An_incident_the_idle_clock_recovered_is_not_opened_again_when_a_restart_replays_the_rest_of_its_minutes()
+    {
+        // Found by the fault soak. Process A sees the first minutes of a 12-minute runaway, then the
+        // agent's events stall upstream (ingest down): the idle clock closes its minutes up to the
+        // wall clock and the incident recovers; the rest arrives too late for A and is only stored.
+        var first = new DetectionEngine(new DetectorOptions());
+        var stored = Run(first, new Anomaly(VolumeFactor: 40), minutes: 12, end: Onset.AddMinutes(5));
+        first.CloseIdle(Onset.AddMinutes(40), idleSince: Onset.AddMinutes(10), stored);
+        var opened = Assert.Single(stored, a => a.Change == AlertChange.Opened);
+        Assert.Single(stored, a => a.Change == AlertChange.Recovered);
+
+        // A is killed before its checkpoint passes those late events. Process B relearns the same
+        // history, takes the incidents from the store and is handed the rest of the runaway.
+        var second = new DetectionEngine(new DetectorOptions());
+        Run(second, new Anomaly(VolumeFactor: 40), minutes: 12, end: Onset.AddMinutes(5));
+        second.ResetIncidents(stored);
+        var after = new List<AgentAlert>();
+        var random = new Random(5);
+        for (var at = Onset.AddMinutes(5); at < Onset.AddMinutes(40); at = at.AddMinutes(1))
+        {
+            var count = at < Onset.AddMinutes(12) ? 300 : 8;
+            for (var i = 0; i < count; i++)
+            {
+                second.Observe(Observation("agent-1", "alice@example.com", at.AddSeconds(random.Next(60)), false, "table:1", Sensitivity.Internal, 0.01), after);
+            }
+            second.AdvanceTo(at.AddMinutes(1).AddSeconds(10), after);
+        }
+        Assert.True(!after.Any(a => a.Change == AlertChange.Opened),
+            $"incident {opened.IncidentId} was opened again: {string.Join("; ", after.Select(a => $"{a.Change} {a.IncidentId} {a.StartedAt:HH:mm}"))}");
+    }
+
+    [Fact]
     public void Late_events_rescore_their_minute_and_too_late_ones_are_counted()
     {
         var engine = new DetectionEngine(new DetectorOptions());
