@@ -26,7 +26,7 @@ internal static class AlertCommands
         var all = new Option<bool>("--all") { Description = "Include recovered and resolved incidents" };
         var since = SinceHours();
         var command = new Command("list", "Incidents, newest first: open ones unless --all") { all, since };
-        command.SetAction(async (parse, ct) =>
+        command.SetAction((parse, ct) => CliRun.Guarded($"alerts {command.Name}", async () =>
         {
             var incidents = await Log().IncidentsAsync(DateTimeOffset.UtcNow.AddHours(-parse.GetValue(since)), ct);
             var shown = incidents.Where(i => parse.GetValue(all) || i.Open).ToList();
@@ -38,7 +38,7 @@ internal static class AlertCommands
                     $"{i.Opened.IncidentId}  {WireNames.Of(i.Severity),-8} {state,-12} since {i.Opened.StartedAt:yyyy-MM-dd HH:mm}  [{string.Join(',', i.Latest.Categories)}]  {i.Latest.Title}"));
             }
             return 0;
-        });
+        }));
         return command;
     }
 
@@ -47,7 +47,7 @@ internal static class AlertCommands
         var id = new Argument<Guid>("incident-id") { Description = "The incident id (from alerts list)" };
         var since = SinceHours();
         var command = new Command("show", "An incident's history and the evidence behind each change") { id, since };
-        command.SetAction(async (parse, ct) =>
+        command.SetAction((parse, ct) => CliRun.Guarded($"alerts {command.Name}", async () =>
         {
             var incident = await FindAsync(parse.GetValue(id), parse.GetValue(since), ct);
             if (incident is null)
@@ -82,7 +82,7 @@ internal static class AlertCommands
                 }
             }
             return 0;
-        });
+        }));
         return command;
     }
 
@@ -93,7 +93,7 @@ internal static class AlertCommands
         var note = new Option<string?>("--note") { Description = "Why, for the record" };
         var since = SinceHours();
         var command = new Command(name, description) { id, by, note, since };
-        command.SetAction(async (parse, ct) =>
+        command.SetAction((parse, ct) => CliRun.Guarded($"alerts {command.Name}", async () =>
         {
             var actor = parse.GetValue(by)!.Trim();
             if (actor.Length is 0 or > 200 || actor.Any(char.IsControl))
@@ -115,7 +115,7 @@ internal static class AlertCommands
             await Log().AppendAsync([alert], "auditctl", ct);
             Console.WriteLine($"incident {incident.Opened.IncidentId} {WireNames.Of(change)} by {actor} (event {alert.EventId})");
             return 0;
-        });
+        }));
         return command;
     }
 

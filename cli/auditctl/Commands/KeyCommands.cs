@@ -25,7 +25,7 @@ internal static class KeyCommands
         var days = new Option<int?>("--expires-in-days") { Description = "Expiry (default: none)" };
         var description = new Option<string?>("--description") { Description = "What the key is for" };
         var command = new Command("create", "Create a key; the token is printed once and cannot be shown again") { owner, roles, teams, owners, days, description };
-        command.SetAction(async (parse, ct) =>
+        command.SetAction((parse, ct) => CliRun.Guarded($"keys {command.Name}", async () =>
         {
             var roleList = Split(parse.GetValue(roles)!);
             var unknown = roleList.Except(Roles.All).ToList();
@@ -52,7 +52,7 @@ internal static class KeyCommands
             Console.Error.WriteLine("the token below is shown only now; store it as a secret:");
             Console.WriteLine(token);
             return 0;
-        });
+        }));
         return command;
     }
 
@@ -62,7 +62,7 @@ internal static class KeyCommands
     private static Command List()
     {
         var command = new Command("list", "Every key: id, owner, roles, scope, state (never a secret)");
-        command.SetAction(async (_, ct) =>
+        command.SetAction((_, ct) => CliRun.Guarded($"keys {command.Name}", async () =>
         {
             foreach (var k in await Store().ListAsync(ct))
             {
@@ -71,7 +71,7 @@ internal static class KeyCommands
                     $"{k.KeyId}  {state,-8} {k.Owner}  roles={string.Join(',', k.Roles)}  teams={string.Join(',', k.Teams)}  owners={string.Join(',', k.Owners)}  created={k.CreatedAt:yyyy-MM-dd}{(k.ExpiresAt is { } e ? $"  expires={e:yyyy-MM-dd}" : "")}"));
             }
             return 0;
-        });
+        }));
         return command;
     }
 
@@ -79,7 +79,7 @@ internal static class KeyCommands
     {
         var id = new Argument<string>("key-id") { Description = "The key id (from keys list)" };
         var command = new Command("revoke", "Revoke a key; it stops working at once") { id };
-        command.SetAction(async (parse, ct) =>
+        command.SetAction((parse, ct) => CliRun.Guarded($"keys {command.Name}", async () =>
         {
             if (await Store().RevokeAsync(parse.GetValue(id)!, CliActor, ct))
             {
@@ -88,7 +88,7 @@ internal static class KeyCommands
             }
             Console.Error.WriteLine($"no active key {parse.GetValue(id)}");
             return 1;
-        });
+        }));
         return command;
     }
 
