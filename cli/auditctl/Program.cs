@@ -28,4 +28,15 @@ var root = new RootCommand("auditctl: operate AuditPipeline (schema, verificatio
     ProjectionCommands.CreateClickHouse(),
     ProjectionCommands.CreateProjections(),
 };
-return await root.Parse(args).InvokeAsync();
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0 && parsed.Action is not System.CommandLine.Help.HelpAction)
+{
+    // Bad input exits 2, as every command's own checks do (CliRun); System.CommandLine would say 1.
+    foreach (var error in parsed.Errors)
+    {
+        Console.Error.WriteLine(error.Message);
+    }
+    Console.Error.WriteLine("(auditctl --help, or auditctl <command> --help, lists the commands and options)");
+    return 2;
+}
+return await parsed.InvokeAsync();

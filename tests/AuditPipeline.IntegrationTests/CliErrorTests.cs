@@ -33,4 +33,17 @@ public sealed class CliErrorTests
         Assert.DoesNotContain("s3cret-pw", output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("store", "quarantine", "--limit", "many")]
+    [InlineData("store", "quarantine", "replay", "--no-such-option")]
+    [InlineData("no-such-command")]
+    public async Task A_command_line_that_does_not_parse_exits_2_and_says_why(params string[] args)
+    {
+        var (exit, output) = await ChildProcess.RunDotnetAsync(RepoPaths.AuditctlDll, new Dictionary<string, string>(), args);
+
+        Assert.True(exit == 2, $"exit {exit}: {output}");
+        Assert.Contains("--help", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
 }

@@ -46,7 +46,7 @@ public sealed class PoisonPathTests(PipelineFixture fx)
 
         Assert.False(ingest.HasExited, ingest.Output);
         Assert.Equal(1, await store.CountAsync($"SELECT count(*) FROM audit.quarantine WHERE reason_code = 'oversized' AND raw_size = {huge.Length} AND raw_truncated AND length(raw) = 65536"));
-        var copy = Assert.Single(KafkaProbe.ReadFromStart(fx.Kafka.BootstrapServers, deadLetterTopic, 2, TimeSpan.FromSeconds(10)));
+        var copy = Assert.Single(KafkaProbe.ReadFromStart(fx.Kafka.BootstrapServers, deadLetterTopic, 1, TimeSpan.FromSeconds(60)));
         Assert.Equal(64 * 1024, copy.Value.Length);
         Assert.Equal(huge.Length.ToString(CultureInfo.InvariantCulture), Header(copy, "dlq-original-size"));
         Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(huge)), Header(copy, "dlq-original-sha256"));
@@ -63,7 +63,6 @@ public sealed class PoisonPathTests(PipelineFixture fx)
         await PipelineFixture.WaitUntilAsync(
             () => Task.FromResult(ingest.Output.Contains(topic, StringComparison.Ordinal) || ingest.HasExited),
             TimeSpan.FromSeconds(60), () => Task.FromResult("no word of the missing topic: " + ingest.Output));
-        await Task.Delay(TimeSpan.FromSeconds(3));
         Assert.False(ingest.HasExited, "a missing topic is waited out, not a crash:\n" + ingest.Output);
 
         fx.Kafka.CreateTopic(topic, 2);
@@ -109,6 +108,9 @@ public sealed class PoisonPathTests(PipelineFixture fx)
             await emitter.EmitAsync(old);
             await emitter.EmitAsync(fresh);
         }
+        var env = new Dictionary<string, string> { ["Ingest__Topic"] = topic };
+        Task<(int ExitCode, string Output)> Replay(params string[] args) => fx.AuditctlAsync(store, env, ["store", "quarantine", "replay", .. args]);
+        Task<long> Quarantined() => store.CountAsync("SELECT count(*) FROM audit.quarantine");
 
         await using (var ingest = fx.StartIngest(store, topic))
         {
@@ -116,36 +118,48 @@ public sealed class PoisonPathTests(PipelineFixture fx)
                 async () => await store.CountAsync("SELECT count(*) FROM audit.quarantine WHERE reason_code = 'too_old'") == 1
                             && await store.CountAsync("SELECT count(*) FROM audit.events") == 1,
                 TimeSpan.FromMinutes(2), () => Task.FromResult(ingest.Output));
+
+            var (noFilter, noFilterText) = await Replay();
+            Assert.True(noFilter == 2 && noFilterText.Contains("--reason", StringComparison.Ordinal), noFilterText);
+            var (dryExit, dryText) = await Replay("--reason", "too_old", "--dry-run");
+            Assert.True(dryExit == 0 && dryText.Contains($"event_id={old.EventId}", StringComparison.Ordinal) && dryText.Contains("would replay=1", StringComparison.Ordinal), dryText);
+            var (downExit, downText) = await fx.AuditctlAsync(store,
+                new Dictionary<string, string>(env) { ["Kafka__BootstrapServers"] = "127.0.0.1:1", ["Kafka__Client__message.timeout.ms"] = "2000" },
+                "store", "quarantine", "replay", "--reason", "too_old");
+            var downLines = downText.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.True(downExit == 2 && downLines.Length <= 3 && downLines[^1].StartsWith("store quarantine replay: ", StringComparison.Ordinal)
+                        && !downText.Contains("   at ", StringComparison.Ordinal), downText);
+            Assert.Equal(0, await store.CountAsync("SELECT count(*) FROM audit.quarantine_replays"));
+
+            // Replayed before the cause is fixed: refused again, quarantined once more, and never re-sent by a replay itself.
+            var (early, earlyText) = await Replay("--reason", "too_old");
+            Assert.True(early == 0 && earlyText.Contains("replayed=1", StringComparison.Ordinal), earlyText);
+            await PipelineFixture.WaitUntilAsync(async () => await Quarantined() == 2, TimeSpan.FromMinutes(1), () => Task.FromResult(ingest.Output));
+            var (none, noneText) = await Replay("--reason", "too_old");
+            Assert.True(none == 0 && noneText.Contains("replayed=0", StringComparison.Ordinal), noneText);
             await ingest.StopAsync();
         }
-        var env = new Dictionary<string, string> { ["Ingest__Topic"] = topic };
-        var (noFilter, noFilterText) = await fx.AuditctlAsync(store, env, "store", "quarantine", "replay");
-        Assert.True(noFilter == 2 && noFilterText.Contains("--reason", StringComparison.Ordinal), noFilterText);
-        var (dryExit, dryText) = await fx.AuditctlAsync(store, env, "store", "quarantine", "replay", "--reason", "too_old", "--dry-run");
-        Assert.True(dryExit == 0 && dryText.Contains($"event_id={old.EventId}", StringComparison.Ordinal) && dryText.Contains("would replay=1", StringComparison.Ordinal), dryText);
-        Assert.Equal(0, await store.CountAsync("SELECT count(*) FROM audit.quarantine_replays"));
 
         await using var raised = fx.StartIngest(store, topic, extraEnv: new Dictionary<string, string> { ["Ingest__Validation__MaxAge"] = "90.00:00:00" });
-        var (exit, text) = await fx.AuditctlAsync(store, env, "store", "quarantine", "replay", "--reason", "too_old", "--by", "ops@example.com");
+        var (exit, text) = await Replay("--reason", "too_old", "--again", "--by", "ops@example.com");
         Assert.True(exit == 0 && text.Contains("replayed=1", StringComparison.Ordinal), text);
         await PipelineFixture.WaitUntilAsync(
             async () => await store.CountAsync($"SELECT count(*) FROM audit.events WHERE event_id = '{old.EventId}'") == 1,
             TimeSpan.FromMinutes(2), () => Task.FromResult(raised.Output));
         Assert.Equal(1, await store.CountAsync($"SELECT count(*) FROM audit.quarantine_replays r JOIN audit.quarantine q ON q.id = r.quarantine_id WHERE q.event_id = '{old.EventId}' AND r.replayed_by = 'ops@example.com' AND r.target_topic = '{topic}'"));
 
-        // Replayed before: left out unless asked; asked again, ingest sees a duplicate and stores nothing twice.
-        var (none, noneText) = await fx.AuditctlAsync(store, env, "store", "quarantine", "replay", "--reason", "too_old");
-        Assert.True(none == 0 && noneText.Contains("replayed=0", StringComparison.Ordinal), noneText);
-        var (again, againText) = await fx.AuditctlAsync(store, env, "store", "quarantine", "replay", "--reason", "too_old", "--again");
+        // Once more: ingest sees a duplicate and stores nothing twice.
+        var (again, againText) = await Replay("--reason", "too_old", "--again");
         Assert.True(again == 0 && againText.Contains("replayed=1", StringComparison.Ordinal), againText);
         await PipelineFixture.WaitUntilAsync(
             async () => KafkaProbe.CommittedLag(fx.Kafka.BootstrapServers, topic, "audit-ingest") == 0,
             TimeSpan.FromMinutes(1), () => Task.FromResult(raised.Output));
         Assert.Equal(2, await store.CountAsync("SELECT count(*) FROM audit.events"));
-        Assert.Equal(1, await store.CountAsync("SELECT count(*) FROM audit.quarantine"));
-        Assert.Equal(2, await store.CountAsync("SELECT count(*) FROM audit.quarantine_replays"));
+        Assert.Equal(2, await Quarantined());
+        Assert.Equal(3, await store.CountAsync("SELECT count(*) FROM audit.quarantine_replays"));
         var (verifyExit, verifyText) = await fx.AuditctlAsync(store, "verify");
         Assert.True(verifyExit == 0, verifyText);
+        Assert.False(raised.HasExited, raised.Output);
     }
 
     [Fact]
@@ -161,16 +175,19 @@ public sealed class PoisonPathTests(PipelineFixture fx)
         {
             await producer.ProduceAsync(topic, new Message<string, byte[]> { Key = agent.Id, Value = oversized });
             await producer.ProduceAsync(topic, new Message<string, byte[]> { Key = "not-" + agent.Id, Value = ContractJson.SerializeCanonical(fleet.Next(agent, DateTimeOffset.UtcNow)) });
+            await producer.ProduceAsync(topic, new Message<string, byte[]> { Key = agent.Id, Value = [] });
         }
         await using (var ingest = fx.StartIngest(store, topic))
         {
             await PipelineFixture.WaitUntilAsync(
-                async () => await store.CountAsync("SELECT count(*) FROM audit.quarantine") == 2,
+                async () => await store.CountAsync("SELECT count(*) FROM audit.quarantine") == 3,
                 TimeSpan.FromMinutes(2), () => Task.FromResult(ingest.Output));
         }
         var env = new Dictionary<string, string> { ["Ingest__Topic"] = topic };
         var (exit, text) = await fx.AuditctlAsync(store, env, "store", "quarantine", "replay", "--reason", "oversized");
         Assert.True(exit == 1 && text.Contains("refused_truncated=1", StringComparison.Ordinal) && text.Contains("must be re-sent by its producer", StringComparison.Ordinal), text);
+        var (empty, emptyText) = await fx.AuditctlAsync(store, env, "store", "quarantine", "replay", "--reason", "empty");
+        Assert.True(empty == 1 && emptyText.Contains("refused_empty=1", StringComparison.Ordinal) && emptyText.Contains("nothing to send", StringComparison.Ordinal), emptyText);
 
         // Someone with the owner's credentials swaps the kept bytes (the append-only trigger stops
         // anyone else): the digest taken on arrival no longer matches, and nothing is sent.

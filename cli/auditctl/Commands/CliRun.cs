@@ -22,7 +22,8 @@ internal static class CliRun
             return 1;
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or ProofUnavailableException or UnauthorizedAccessException
-                                       or FormatException or System.Security.Cryptography.CryptographicException or Npgsql.NpgsqlException)
+                                       or FormatException or System.Security.Cryptography.CryptographicException or Npgsql.NpgsqlException
+                                       or Confluent.Kafka.KafkaException)
         {
             Console.Error.WriteLine($"{name}: {ex.Message}");
             return 2;

@@ -10,12 +10,13 @@ namespace AuditPipeline.Cli.Commands;
 
 /// <summary>
 /// <c>auditctl store quarantine replay</c>: sends quarantined messages back through ingest once
-/// their cause is fixed (a raised Ingest:Validation:MaxAge for <c>too_old</c>, a topic that exists
-/// again for <c>broker_refused</c>, ...). The original bytes go out with the original key, so an
+/// their cause is fixed (a raised Ingest:Validation:MaxAge for <c>too_old</c>, a mended consumer
+/// of a shared key, ...). The original bytes go out with the original key, so an
 /// event stored meanwhile is deduplicated by its id, never doubled; a message that is still bad is
 /// quarantined again at its new position. Each copy the broker acknowledged is recorded in
-/// audit.quarantine_replays (who, when, where). Rows whose bytes were truncated on the way in, or
-/// whose bytes no longer match the digest taken then, are never sent.
+/// audit.quarantine_replays (who, when, where); a copy refused again is quarantined at that place
+/// and never re-sent by a replay itself. Rows whose bytes (or key) were truncated on the way in,
+/// that kept no bytes at all, or whose bytes no longer match the digest taken then, are never sent.
 /// Exit codes: 0 all selected sent (or listed, with --dry-run), 1 some refused, 2 could not run.
 /// </summary>
 internal static class QuarantineReplayCommand
@@ -27,8 +28,8 @@ internal static class QuarantineReplayCommand
 
     public static Command Create()
     {
-        var reason = new Option<string?>("--reason") { Description = "Replay messages quarantined with this reason code (e.g. too_old, broker_refused)" };
-        var ids = new Option<long[]>("--id") { Description = "Replay this quarantine row (#id in `store quarantine`); repeatable", AllowMultipleArgumentsPerToken = false };
+        var reason = new Option<string?>("--reason") { Description = "Replay messages quarantined with this reason code (e.g. too_old)" };
+        var ids = new Option<long[]>("--id") { Description = "Replay this quarantine row (#id in `store quarantine`); repeatable" };
         var since = new Option<DateTimeOffset?>("--since") { Description = "Only messages quarantined at or after this time (RFC 3339)" };
         var limit = new Option<int>("--limit") { Description = "At most this many messages (1-1000000)", DefaultValueFactory = _ => 10_000 };
         var topic = new Option<string?>("--topic") { Description = "Topic to send to (default Ingest:Topic, else agent-actions)" };
@@ -67,13 +68,30 @@ internal static class QuarantineReplayCommand
                 Acks = Acks.All,
                 ClientId = "auditctl-quarantine-replay",
                 MessageTimeoutMs = 60_000,
-            })).Build();
+            }))
+                // librdkafka's own log lines are for services; an operator gets one line when the broker
+                // cannot be reached, and the send's error when it gives up (message.timeout.ms).
+                .SetLogHandler((_, _) => { })
+                .SetErrorHandler(WarnOnce())
+                .Build();
             var tally = await ReplayAsync(dataSource, producer, filter, max, target, who.Trim(), ct);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{(dry ? "would replay" : "replayed")}={tally.Sent} to {target}, refused_truncated={tally.Truncated}, refused_digest_mismatch={tally.DigestMismatch}"));
-            return tally.Truncated + tally.DigestMismatch > 0 ? 1 : 0;
+                $"{(dry ? "would replay" : "replayed")}={tally.Sent} to {target}, refused_truncated={tally.Truncated}, refused_digest_mismatch={tally.DigestMismatch}, refused_empty={tally.Empty}"));
+            return tally.Refused > 0 ? 1 : 0;
         }));
         return command;
+    }
+
+    private static Action<IProducer<byte[]?, byte[]>, Error> WarnOnce()
+    {
+        var warned = 0;
+        return (_, error) =>
+        {
+            if (Interlocked.Exchange(ref warned, 1) == 0)
+            {
+                Console.Error.WriteLine($"replay: Kafka: {error.Reason}; still trying (Kafka:Client:message.timeout.ms)");
+            }
+        };
     }
 
     private sealed record Filter(string? Reason, long[] Ids, DateTimeOffset? Since, bool Again);
@@ -83,7 +101,9 @@ internal static class QuarantineReplayCommand
         public int Sent;
         public int Truncated;
         public int DigestMismatch;
-        public int Seen => Sent + Truncated + DigestMismatch;
+        public int Empty;
+        public int Refused => Truncated + DigestMismatch + Empty;
+        public int Seen => Sent + Refused;
     }
 
     private static async Task<Tally> ReplayAsync(NpgsqlDataSource dataSource, IProducer<byte[]?, byte[]>? producer, Filter filter, int max, string topic, string by, CancellationToken ct)
@@ -91,9 +111,10 @@ internal static class QuarantineReplayCommand
         var tally = new Tally();
         var progress = new Progress();
         long after = 0;
+        var until = await NewestIdAsync(dataSource, ct);
         while (tally.Seen < max)
         {
-            var page = await PageAsync(dataSource, filter, after, Math.Min(PageSize, max - tally.Seen), ct);
+            var page = await PageAsync(dataSource, filter, after, until, Math.Min(PageSize, max - tally.Seen), ct);
             if (page.Count == 0)
             {
                 break;
@@ -103,8 +124,13 @@ internal static class QuarantineReplayCommand
                 after = row.Id;
                 if (Refusal(row) is { } refusal)
                 {
-                    Console.Error.WriteLine($"#{row.Id} ({row.ReasonCode}) not sent: {refusal}");
-                    _ = row.Truncated ? tally.Truncated++ : tally.DigestMismatch++;
+                    Console.Error.WriteLine($"#{row.Id} ({row.ReasonCode}) not sent: {refusal.Why}");
+                    switch (refusal.Kind)
+                    {
+                        case RefusalKind.Truncated: tally.Truncated++; break;
+                        case RefusalKind.Empty: tally.Empty++; break;
+                        default: tally.DigestMismatch++; break;
+                    }
                     continue;
                 }
                 if (producer is null)
@@ -125,18 +151,28 @@ internal static class QuarantineReplayCommand
         return tally;
     }
 
+    private enum RefusalKind { Truncated, Empty, DigestMismatch }
+
     /// <summary>Why a row's bytes may not go out again, or null when they may.</summary>
-    private static string? Refusal(Candidate row)
+    private static (RefusalKind Kind, string Why)? Refusal(Candidate row)
     {
         if (row.Truncated)
         {
-            return string.Create(CultureInfo.InvariantCulture,
-                $"only the first {row.Raw.Length} of {row.RawSize} bytes were kept (Store:QuarantineMaxRawBytes); the original (sha256 {Convert.ToHexStringLower(row.RawSha256)}) must be re-sent by its producer");
+            return (RefusalKind.Truncated, string.Create(CultureInfo.InvariantCulture,
+                $"only the first {row.Raw.Length} of {row.RawSize} bytes were kept (Store:QuarantineMaxRawBytes); the original (sha256 {Convert.ToHexStringLower(row.RawSha256)}) must be re-sent by its producer"));
+        }
+        if (row.Key is { Length: >= BoundedRaw.MaxKeyBytes })
+        {
+            return (RefusalKind.Truncated, $"its key was kept only up to {BoundedRaw.MaxKeyBytes} bytes, so the original key is not known; it must be re-sent by its producer");
+        }
+        if (row.RawSize == 0)
+        {
+            return (RefusalKind.Empty, "no bytes were received or kept (an empty message, or one Kafka could not hand over); there is nothing to send");
         }
         var actual = SHA256.HashData(row.Raw);
         return CryptographicOperations.FixedTimeEquals(actual, row.RawSha256)
             ? null
-            : $"its bytes (sha256 {Convert.ToHexStringLower(actual)}) differ from those quarantined (sha256 {Convert.ToHexStringLower(row.RawSha256)}): the row was altered";
+            : (RefusalKind.DigestMismatch, $"its bytes (sha256 {Convert.ToHexStringLower(actual)}) differ from those quarantined (sha256 {Convert.ToHexStringLower(row.RawSha256)}): the row was altered");
     }
 
     private static Message<byte[]?, byte[]> ToMessage(Candidate row, string by) => new()
@@ -150,10 +186,17 @@ internal static class QuarantineReplayCommand
         },
     };
 
-    private static async Task<List<Candidate>> PageAsync(NpgsqlDataSource dataSource, Filter filter, long after, int page, CancellationToken ct)
+    private static async Task<long> NewestIdAsync(NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(SqlScripts.Query("quarantine_newest_id"));
+        return (long)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    private static async Task<List<Candidate>> PageAsync(NpgsqlDataSource dataSource, Filter filter, long after, long until, int page, CancellationToken ct)
     {
         await using var cmd = dataSource.CreateCommand(SqlScripts.Query("quarantine_replay_candidates"));
         cmd.Parameters.AddWithValue("after", after);
+        cmd.Parameters.AddWithValue("until", until);
         cmd.Parameters.Add(new NpgsqlParameter<string?>("reason", NpgsqlTypes.NpgsqlDbType.Text) { TypedValue = filter.Reason });
         cmd.Parameters.AddWithValue("ids", filter.Ids);
         cmd.Parameters.Add(new NpgsqlParameter("since", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = (object?)filter.Since?.ToUniversalTime() ?? DBNull.Value });
@@ -175,7 +218,6 @@ internal static class QuarantineReplayCommand
     {
         await using var cmd = dataSource.CreateCommand(SqlScripts.Query("record_quarantine_replay"));
         cmd.Parameters.AddWithValue("id", id);
-        cmd.Parameters.AddWithValue("at", DateTimeOffset.UtcNow);
         cmd.Parameters.AddWithValue("by", by);
         cmd.Parameters.AddWithValue("topic", where.Topic);
         cmd.Parameters.AddWithValue("partition", where.Partition.Value);
