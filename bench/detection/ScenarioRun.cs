@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using AuditPipeline.Core.Contract;
+using AuditPipeline.Contracts;
 using AuditPipeline.Detectors;
 using AuditPipeline.Emitter.Scenarios;
 

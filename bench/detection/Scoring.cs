@@ -1,5 +1,5 @@
 using System.Globalization;
-using AuditPipeline.Core.Contract;
+using AuditPipeline.Contracts;
 using AuditPipeline.Emitter.Scenarios;
 
 namespace AuditPipeline.Bench.Detection;

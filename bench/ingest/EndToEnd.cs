@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using AuditPipeline.Core.Contract;
 using AuditPipeline.DevBroker;
 using AuditPipeline.Testing;
 using Confluent.Kafka;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using AuditPipeline.Bench.Ingest;
-using AuditPipeline.Core.Kafka;
+using AuditPipeline.Kafka;
 using AuditPipeline.DevBroker;
 using AuditPipeline.Testing;
 

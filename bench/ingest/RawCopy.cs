@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Contracts;
 using AuditPipeline.Testing;
 using NpgsqlTypes;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Text;
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Store;
-using AuditPipeline.Core.Validation;
+using AuditPipeline.Contracts;
+using AuditPipeline.Contracts.Validation;
+using AuditPipeline.EventStore;
 using AuditPipeline.Testing;
 
 namespace AuditPipeline.Bench.Ingest;
@@ -31,11 +31,11 @@ internal static class Stages
     public static double RedactRate(Workload workload)
     {
         using var unused = Npgsql.NpgsqlDataSource.Create("Host=127.0.0.1;Port=9"); // never connected: keys are passed in
-        var keys = new AuditPipeline.Core.Redaction.SubjectKeyStore(unused, new(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)), TimeProvider.System);
-        var redactor = new AuditPipeline.Core.Redaction.PayloadRedactor(unused, keys, AuditPipeline.Core.Redaction.RedactionOptions.DefaultEncrypt.Split(','), [],
+        var keys = new AuditPipeline.Redaction.SubjectKeyStore(unused, new(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)), TimeProvider.System);
+        var redactor = new AuditPipeline.Redaction.PayloadRedactor(unused, keys, AuditPipeline.Redaction.RedactionOptions.DefaultEncrypt.Split(','), [],
             TimeSpan.FromMinutes(1), TimeProvider.System);
-        var subjectKeys = workload.Events.Select(AuditPipeline.Core.Redaction.PayloadRedactor.SubjectOf).Distinct()
-            .ToDictionary(s => s, _ => new AuditPipeline.Core.Redaction.SubjectCipher(Guid.NewGuid(), System.Security.Cryptography.RandomNumberGenerator.GetBytes(64)));
+        var subjectKeys = workload.Events.Select(AuditPipeline.Redaction.PayloadRedactor.SubjectOf).Distinct()
+            .ToDictionary(s => s, _ => new AuditPipeline.Redaction.SubjectCipher(Guid.NewGuid(), System.Security.Cryptography.RandomNumberGenerator.GetBytes(64)));
         var clock = Stopwatch.StartNew();
         foreach (var e in workload.Events)
         {

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using AuditPipeline.ClickHouse;
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Contracts;
+using AuditPipeline.EventStore;
 using AuditPipeline.Projections;
 using Npgsql;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using AuditPipeline.ClickHouse;
-using AuditPipeline.Core.Store;
+using AuditPipeline.EventStore;
 using AuditPipeline.Emitter;
 using AuditPipeline.Projections;
 using AuditPipeline.Testing;

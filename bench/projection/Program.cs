@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using AuditPipeline.ClickHouse;
-using AuditPipeline.Core.Store;
+using AuditPipeline.EventStore;
 using AuditPipeline.Emitter;
 using AuditPipeline.Projections;
 using AuditPipeline.Bench.Projection;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using AuditPipeline.Core.Kafka;
+using AuditPipeline.Kafka;
 using AuditPipeline.Soak;
 
 // bench/soak: the CI fault soak (tests/AuditPipeline.IntegrationTests/SoakTests) run for longer,

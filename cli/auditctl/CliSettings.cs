@@ -1,4 +1,4 @@
-using AuditPipeline.Core.Kafka;
+using AuditPipeline.Kafka;
 using Microsoft.Extensions.Configuration;
 using Npgsql;
 
@@ -11,7 +11,7 @@ namespace AuditPipeline.Cli;
 /// </summary>
 internal static class CliSettings
 {
-    private static readonly IConfiguration Configuration = new ConfigurationBuilder().AddEnvironmentVariables().AddKeyPerFile(AuditPipeline.Core.SecretFiles.Directory, optional: true).Build();
+    private static readonly IConfiguration Configuration = new ConfigurationBuilder().AddEnvironmentVariables().AddKeyPerFile(AuditPipeline.ServiceDefaults.SecretFiles.Directory, optional: true).Build();
 
     public static NpgsqlDataSource AppDataSource(string? overrideConnection = null) =>
         NpgsqlDataSource.Create(overrideConnection ?? Required("Store:ConnectionString"));
@@ -29,37 +29,37 @@ internal static class CliSettings
         return kafka;
     }
 
-    public static AuditPipeline.Core.Integrity.IntegrityOptions Integrity()
+    public static AuditPipeline.Integrity.Store.IntegrityOptions Integrity()
     {
-        var options = new AuditPipeline.Core.Integrity.IntegrityOptions();
-        Configuration.GetSection(AuditPipeline.Core.Integrity.IntegrityOptions.Section).Bind(options);
+        var options = new AuditPipeline.Integrity.Store.IntegrityOptions();
+        Configuration.GetSection(AuditPipeline.Integrity.Store.IntegrityOptions.Section).Bind(options);
         return options;
     }
 
     /// <summary>The retention policy, validated like a service's options.</summary>
-    public static AuditPipeline.Core.Retention.RetentionPolicy Retention()
+    public static AuditPipeline.Retention.RetentionPolicy Retention()
     {
-        var policy = new AuditPipeline.Core.Retention.RetentionPolicy();
-        Configuration.GetSection(AuditPipeline.Core.Retention.RetentionPolicy.Section).Bind(policy);
+        var policy = new AuditPipeline.Retention.RetentionPolicy();
+        Configuration.GetSection(AuditPipeline.Retention.RetentionPolicy.Section).Bind(policy);
         var problems = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
         return System.ComponentModel.DataAnnotations.Validator.TryValidateObject(policy, new(policy), problems, validateAllProperties: true)
             ? policy
             : throw new ArgumentException($"Retention settings: {string.Join("; ", problems.Select(p => p.ErrorMessage))}");
     }
 
-    public static AuditPipeline.Core.Redaction.RedactionOptions Redaction()
+    public static AuditPipeline.Redaction.RedactionOptions Redaction()
     {
-        var options = new AuditPipeline.Core.Redaction.RedactionOptions();
-        Configuration.GetSection(AuditPipeline.Core.Redaction.RedactionOptions.Section).Bind(options);
+        var options = new AuditPipeline.Redaction.RedactionOptions();
+        Configuration.GetSection(AuditPipeline.Redaction.RedactionOptions.Section).Bind(options);
         return options;
     }
 
     /// <summary>The subject key table with the master key, or null when no master key is configured.</summary>
-    public static AuditPipeline.Core.Redaction.SubjectKeyStore? SubjectKeys(NpgsqlDataSource dataSource)
+    public static AuditPipeline.Redaction.SubjectKeyStore? SubjectKeys(NpgsqlDataSource dataSource)
     {
         var options = Redaction();
         return options.Enabled
-            ? new(dataSource, new AuditPipeline.Core.Redaction.RedactionKeys(options.LoadMasterKey()), TimeProvider.System)
+            ? new(dataSource, new AuditPipeline.Redaction.RedactionKeys(options.LoadMasterKey()), TimeProvider.System)
             : null;
     }
 

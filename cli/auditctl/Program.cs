@@ -1,6 +1,6 @@
 using System.CommandLine;
 using AuditPipeline.Cli.Commands;
-using AuditPipeline.Core.Kafka;
+using AuditPipeline.Kafka;
 
 // Quiet: its output is read by people and scripts; a wrong librdkafka still stops it (exit 2).
 KafkaNative.LoadOrExit("auditctl", quiet: true);

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Kafka;
+using AuditPipeline.Contracts;
+using AuditPipeline.Kafka;
 using Confluent.Kafka;
 
 namespace AuditPipeline.DetectorService;

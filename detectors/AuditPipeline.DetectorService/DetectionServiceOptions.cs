@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Kafka;
+using AuditPipeline.Contracts;
+using AuditPipeline.Kafka;
 
 namespace AuditPipeline.DetectorService;
 

@@ -1,5 +1,5 @@
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Contracts;
+using AuditPipeline.EventStore;
 using AuditPipeline.Detectors;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -64,7 +64,7 @@ public sealed class DetectionWorker(
         if (checkpoint > 0)
         {
             var since = clock.GetUtcNow().AddHours(-options.Value.WarmupHours);
-            var from = await ScalarAsync(SqlScripts.Query("find_position_before"), ct, ("upto", checkpoint), ("since", since));
+            var from = await ScalarAsync(StoreSql.FindPositionBefore, ct, ("upto", checkpoint), ("since", since));
             var discarded = new List<AgentAlert>();
             while (from < checkpoint)
             {

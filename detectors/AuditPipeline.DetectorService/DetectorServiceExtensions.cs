@@ -1,5 +1,5 @@
-using AuditPipeline.Core.Kafka;
-using AuditPipeline.Core.Store;
+using AuditPipeline.EventStore;
+using AuditPipeline.Kafka;
 using AuditPipeline.Detectors;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -13,7 +13,7 @@ public static class DetectorServiceExtensions
     public static IHostApplicationBuilder AddDetectorService(this IHostApplicationBuilder builder)
     {
         // Secrets as files (Docker/Kubernetes secrets) override the environment; see SecretFiles.
-        Microsoft.Extensions.Configuration.KeyPerFileConfigurationBuilderExtensions.AddKeyPerFile(builder.Configuration, AuditPipeline.Core.SecretFiles.Directory, optional: true);
+        Microsoft.Extensions.Configuration.KeyPerFileConfigurationBuilderExtensions.AddKeyPerFile(builder.Configuration, AuditPipeline.ServiceDefaults.SecretFiles.Directory, optional: true);
         var services = builder.Services;
         services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section);

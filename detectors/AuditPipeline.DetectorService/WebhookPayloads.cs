@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using AuditPipeline.Core.Contract;
+using AuditPipeline.Contracts;
 
 namespace AuditPipeline.DetectorService;
 

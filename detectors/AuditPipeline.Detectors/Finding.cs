@@ -1,4 +1,4 @@
-using AuditPipeline.Core.Contract;
+using AuditPipeline.Contracts;
 
 namespace AuditPipeline.Detectors;
 

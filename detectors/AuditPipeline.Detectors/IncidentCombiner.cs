@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using AuditPipeline.Core.Contract;
+using AuditPipeline.Contracts;
 
 namespace AuditPipeline.Detectors;
 

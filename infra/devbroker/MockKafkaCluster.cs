@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using AuditPipeline.Core.Kafka;
+using AuditPipeline.Kafka;
 
 namespace AuditPipeline.DevBroker;
 

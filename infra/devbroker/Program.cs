@@ -1,5 +1,5 @@
 using System.Globalization;
-using AuditPipeline.Core.Kafka;
+using AuditPipeline.Kafka;
 using AuditPipeline.DevBroker;
 
 // Dev Kafka broker: librdkafka's mock cluster with the pipeline's topics, bootstrap address

@@ -4,7 +4,7 @@ set -e
 what="$1"; shift || true
 case "$what" in
   ingest)      exec dotnet /app/AuditPipeline.Ingest/AuditPipeline.Ingest.dll "$@" ;;
-  projections) exec dotnet /app/AuditPipeline.Projections/AuditPipeline.Projections.dll "$@" ;;
+  projections) exec dotnet /app/AuditPipeline.ProjectionService/AuditPipeline.ProjectionService.dll "$@" ;;
   detectors)   exec dotnet /app/AuditPipeline.DetectorService/AuditPipeline.DetectorService.dll "$@" ;;
   query-api)   exec dotnet /app/AuditPipeline.QueryApi/AuditPipeline.QueryApi.dll "$@" ;;
   auditctl)    exec dotnet /app/auditctl/auditctl.dll "$@" ;;

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using AuditPipeline.Core.Kafka;
-using AuditPipeline.Core.Store;
+using AuditPipeline.EventStore;
+using AuditPipeline.Kafka;
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
-using AuditPipeline.Core.Store;
+using AuditPipeline.EventStore;
 
 namespace AuditPipeline.Ingest;
 

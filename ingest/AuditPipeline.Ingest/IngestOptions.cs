@@ -1,5 +1,5 @@
 using System.ComponentModel.DataAnnotations;
-using AuditPipeline.Core.Kafka;
+using AuditPipeline.Kafka;
 
 namespace AuditPipeline.Ingest;
 

@@ -1,7 +1,7 @@
-using AuditPipeline.Core.Kafka;
-using AuditPipeline.Core.Redaction;
-using AuditPipeline.Core.Store;
-using AuditPipeline.Core.Validation;
+using AuditPipeline.Contracts.Validation;
+using AuditPipeline.EventStore;
+using AuditPipeline.Kafka;
+using AuditPipeline.Redaction;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -13,7 +13,7 @@ public static class IngestServiceCollectionExtensions
     public static IHostApplicationBuilder AddIngest(this IHostApplicationBuilder builder)
     {
         // Secrets as files (Docker/Kubernetes secrets) override the environment; see SecretFiles.
-        Microsoft.Extensions.Configuration.KeyPerFileConfigurationBuilderExtensions.AddKeyPerFile(builder.Configuration, AuditPipeline.Core.SecretFiles.Directory, optional: true);
+        Microsoft.Extensions.Configuration.KeyPerFileConfigurationBuilderExtensions.AddKeyPerFile(builder.Configuration, AuditPipeline.ServiceDefaults.SecretFiles.Directory, optional: true);
         builder.Services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section)

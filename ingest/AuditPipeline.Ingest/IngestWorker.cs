@@ -1,10 +1,9 @@
 using System.Diagnostics;
 using System.Threading.Channels;
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Kafka;
-using AuditPipeline.Core.Redaction;
-using AuditPipeline.Core.Store;
-using AuditPipeline.Core.Validation;
+using AuditPipeline.Contracts;
+using AuditPipeline.Contracts.Validation;
+using AuditPipeline.EventStore;
+using AuditPipeline.Kafka;
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
 

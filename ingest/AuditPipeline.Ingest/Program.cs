@@ -1,4 +1,4 @@
-using AuditPipeline.Core.Kafka;
+using AuditPipeline.Kafka;
 using AuditPipeline.Ingest;
 
 KafkaNative.LoadOrExit("ingest");

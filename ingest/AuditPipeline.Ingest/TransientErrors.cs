@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using AuditPipeline.Core.Store;
 using Confluent.Kafka;
 using Npgsql;
 

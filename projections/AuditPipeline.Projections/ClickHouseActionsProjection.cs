@@ -1,7 +1,7 @@
 using System.Globalization;
 using AuditPipeline.ClickHouse;
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Contracts;
+using AuditPipeline.EventStore;
 
 namespace AuditPipeline.Projections;
 

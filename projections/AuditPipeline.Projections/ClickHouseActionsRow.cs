@@ -1,6 +1,6 @@
 using AuditPipeline.ClickHouse;
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Contracts;
+using AuditPipeline.EventStore;
 
 namespace AuditPipeline.Projections;
 

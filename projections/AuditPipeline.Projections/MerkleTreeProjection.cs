@@ -1,5 +1,7 @@
-using AuditPipeline.Core.Integrity;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Contracts;
+using AuditPipeline.EventStore;
+using AuditPipeline.Integrity;
+using AuditPipeline.Integrity.Store;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
@@ -47,7 +49,7 @@ public sealed class MerkleTreeProjection(NpgsqlDataSource dataSource, ILogger lo
         }
         if (completed.Count > 0)
         {
-            await using var cmd = dataSource.CreateCommand(SqlScripts.Query("merkle_insert_nodes"));
+            await using var cmd = dataSource.CreateCommand(IntegritySql.MerkleInsertNodes);
             cmd.Parameters.Add(new NpgsqlParameter("levels", NpgsqlDbType.Array | NpgsqlDbType.Smallint) { Value = completed.Select(n => (short)n.Level).ToArray() });
             cmd.Parameters.Add(new NpgsqlParameter("indexes", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = completed.Select(n => n.Index).ToArray() });
             cmd.Parameters.Add(new NpgsqlParameter("hashes", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = completed.Select(n => n.Hash).ToArray() });

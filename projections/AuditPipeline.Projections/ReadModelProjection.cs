@@ -1,6 +1,6 @@
 using System.Text;
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Contracts;
+using AuditPipeline.EventStore;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -36,7 +36,7 @@ public sealed class ReadModelProjection(NpgsqlDataSource dataSource)
 
     private static async Task<Dictionary<string, long>> LockAgentsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string[] ids, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(SqlScripts.Query("read_model_lock_agents"), conn, tx);
+        await using var cmd = new NpgsqlCommand(ReadModelSql.LockAgents, conn, tx);
         cmd.Parameters.AddWithValue("ids", ids);
         var counted = new Dictionary<string, long>(StringComparer.Ordinal);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
@@ -50,7 +50,7 @@ public sealed class ReadModelProjection(NpgsqlDataSource dataSource)
     private static async Task InsertAuthorizationsAsync(
         NpgsqlConnection conn, NpgsqlTransaction tx, List<(StoredEvent Stored, AgentActionOccurred Event)> actions, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(SqlScripts.Query("read_model_insert_authorizations"), conn, tx);
+        await using var cmd = new NpgsqlCommand(ReadModelSql.InsertAuthorizations, conn, tx);
         cmd.Parameters.AddWithValue("event_ids", actions.Select(a => a.Stored.EventId).ToArray());
         cmd.Parameters.AddWithValue("seqs", actions.Select(a => a.Stored.GlobalSeq).ToArray());
         cmd.Parameters.AddWithValue("agents", actions.Select(a => a.Stored.StreamId).ToArray());
@@ -97,7 +97,7 @@ public sealed class ReadModelProjection(NpgsqlDataSource dataSource)
         {
             return;
         }
-        await using var cmd = new NpgsqlCommand(SqlScripts.Query("read_model_upsert_agents"), conn, tx);
+        await using var cmd = new NpgsqlCommand(ReadModelSql.UpsertAgents, conn, tx);
         cmd.Parameters.AddWithValue("ids", agents.Select(a => a.Id).ToArray());
         cmd.Parameters.AddWithValue("names", agents.Select(a => a.Name).ToArray());
         cmd.Parameters.Add(Nullable("owners", agents.Select(a => a.Owner)));

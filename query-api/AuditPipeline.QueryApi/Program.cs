@@ -1,4 +1,4 @@
-using AuditPipeline.Core.Kafka;
+using AuditPipeline.Kafka;
 using AuditPipeline.QueryApi;
 
 // Checkpoints go to Kafka when configured.

@@ -1,11 +1,11 @@
+using AuditPipeline.Queries;
 using AuditPipeline.ClickHouse;
-using AuditPipeline.Core.Access;
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Evidence;
-using AuditPipeline.Core.Integrity;
-using AuditPipeline.Core.Kafka;
-using AuditPipeline.Core.Redaction;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Access;
+using AuditPipeline.EventStore;
+using AuditPipeline.Integrity;
+using AuditPipeline.Integrity.Store;
+using AuditPipeline.Kafka;
+using AuditPipeline.Redaction;
 using AuditPipeline.QueryApi.Auth;
 using AuditPipeline.QueryApi.Endpoints;
 using Microsoft.AspNetCore.Authentication;
@@ -19,7 +19,7 @@ public static class QueryApiExtensions
     public static WebApplicationBuilder AddQueryApi(this WebApplicationBuilder builder)
     {
         // Secrets as files (Docker/Kubernetes secrets) override the environment; see SecretFiles.
-        Microsoft.Extensions.Configuration.KeyPerFileConfigurationBuilderExtensions.AddKeyPerFile(builder.Configuration, AuditPipeline.Core.SecretFiles.Directory, optional: true);
+        Microsoft.Extensions.Configuration.KeyPerFileConfigurationBuilderExtensions.AddKeyPerFile(builder.Configuration, AuditPipeline.ServiceDefaults.SecretFiles.Directory, optional: true);
         var services = builder.Services;
         services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ClickHouseOptions>().BindConfiguration(ClickHouseOptions.Section).ValidateDataAnnotations().ValidateOnStart();

@@ -1,4 +1,4 @@
-using AuditPipeline.Core.Store;
+using AuditPipeline.EventStore;
 using AuditPipeline.Emitter;
 using AuditPipeline.IntegrationTests.Infrastructure;
 using AuditPipeline.Testing;

@@ -1,5 +1,5 @@
 using System.Text;
-using AuditPipeline.Core.Contract;
+using AuditPipeline.Contracts;
 using AuditPipeline.Emitter;
 using AuditPipeline.IntegrationTests.Infrastructure;
 using AuditPipeline.Testing;

@@ -1,5 +1,6 @@
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Contracts;
+using AuditPipeline.EventStore;
+using AuditPipeline.Integrity.Store;
 using AuditPipeline.Emitter;
 using AuditPipeline.IntegrationTests.Infrastructure;
 using AuditPipeline.Testing;

@@ -1,4 +1,4 @@
-using AuditPipeline.Core.Store;
+using AuditPipeline.Integrity.Store;
 using AuditPipeline.Emitter;
 using AuditPipeline.IntegrationTests.Infrastructure;
 using AuditPipeline.Testing;
@@ -205,7 +205,7 @@ public sealed class IngestTests(PipelineFixture fx)
             {
                 continue;
             }
-            var id = AuditPipeline.Core.Contract.ContractJson.Deserialize(m.Message.Value).EventId;
+            var id = AuditPipeline.Contracts.ContractJson.Deserialize(m.Message.Value).EventId;
             if (wanted.Contains(id))
             {
                 producer.Produce(topic, new Confluent.Kafka.Message<byte[], byte[]> { Key = m.Message.Key, Value = m.Message.Value });

@@ -1,10 +1,11 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Evidence;
-using AuditPipeline.Core.Integrity;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Contracts;
+using AuditPipeline.EventStore;
+using AuditPipeline.Integrity;
+using AuditPipeline.Integrity.Evidence;
+using AuditPipeline.Integrity.Store;
 using AuditPipeline.Emitter;
 using AuditPipeline.IntegrationTests.Infrastructure;
 using AuditPipeline.Projections;

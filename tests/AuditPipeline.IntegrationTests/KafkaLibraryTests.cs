@@ -1,4 +1,4 @@
-using AuditPipeline.Core.Kafka;
+using AuditPipeline.Kafka;
 using AuditPipeline.DevBroker;
 using Confluent.Kafka;
 using Xunit;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using AuditPipeline.Core.Contract;
+using AuditPipeline.Contracts;
 using AuditPipeline.Emitter;
 using AuditPipeline.IntegrationTests.Infrastructure;
 using AuditPipeline.Testing;

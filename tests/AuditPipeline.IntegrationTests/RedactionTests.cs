@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
-using AuditPipeline.Core.Evidence;
-using AuditPipeline.Core.Integrity;
+using AuditPipeline.Integrity;
+using AuditPipeline.Integrity.Evidence;
 using AuditPipeline.Emitter;
 using AuditPipeline.IntegrationTests.Infrastructure;
 using AuditPipeline.Testing;
@@ -56,7 +56,7 @@ public sealed class RedactionTests(PipelineFixture fx) : IDisposable
         var masterKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         var redaction = new Dictionary<string, string> { ["Redaction__MasterKey"] = masterKey };
         var fleet = new SampleFleet(4, seed: 9); // owners (and so subjects) alice, bob, carol, dan
-        var produced = new List<Core.Contract.AgentActionOccurred>();
+        var produced = new List<AuditPipeline.Contracts.AgentActionOccurred>();
         using (var emitter = new AgentActionEmitter(fx.Kafka.BootstrapServers, topic))
         {
             for (var i = 0; i < 400; i++)

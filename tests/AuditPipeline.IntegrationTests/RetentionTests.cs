@@ -1,8 +1,9 @@
 using System.Text.RegularExpressions;
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Evidence;
-using AuditPipeline.Core.Integrity;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Contracts;
+using AuditPipeline.EventStore;
+using AuditPipeline.Integrity;
+using AuditPipeline.Integrity.Evidence;
+using AuditPipeline.Integrity.Store;
 using AuditPipeline.Emitter;
 using AuditPipeline.IntegrationTests.Infrastructure;
 using AuditPipeline.Projections;
@@ -222,7 +223,7 @@ public sealed class RetentionTests(PipelineFixture fx) : IDisposable
         var result = await new PostgresEventStore(ds, TimeProvider.System).AppendAsync(
             [TestEvents.Incoming(september[0], 0), TestEvents.Incoming(Changed(september[0]), 1)], [], default);
         Assert.Equal((0, 1), (result.Appended, result.Duplicates));
-        Assert.Equal(Core.Validation.RejectCodes.ConflictingDuplicate, Assert.Single(result.Conflicts).Rejection.Code);
+        Assert.Equal(AuditPipeline.Contracts.Validation.RejectCodes.ConflictingDuplicate, Assert.Single(result.Conflicts).Rejection.Code);
 
         // Through the ingest process, as a redelivery would come: the worker stays up and commits past them.
         var (topic, _) = fx.NewTopics(partitions: 1);

@@ -1,7 +1,8 @@
-using AuditPipeline.Core.Evidence;
-using AuditPipeline.Core.Integrity;
-using AuditPipeline.Core.Retention;
-using AuditPipeline.Core.Store;
+using AuditPipeline.EventStore;
+using AuditPipeline.Integrity;
+using AuditPipeline.Integrity.Evidence;
+using AuditPipeline.Integrity.Store;
+using AuditPipeline.Retention;
 using AuditPipeline.Emitter;
 using AuditPipeline.IntegrationTests.Infrastructure;
 using AuditPipeline.Testing;

@@ -1,7 +1,7 @@
 using AuditPipeline.ClickHouse;
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Integrity;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Contracts;
+using AuditPipeline.EventStore;
+using AuditPipeline.Integrity.Store;
 using AuditPipeline.Emitter;
 using AuditPipeline.Projections;
 using AuditPipeline.Soak;

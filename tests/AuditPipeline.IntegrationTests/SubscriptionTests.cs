@@ -1,6 +1,6 @@
+using AuditPipeline.Contracts;
 using System.Collections.Concurrent;
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Store;
+using AuditPipeline.EventStore;
 using AuditPipeline.Emitter;
 using AuditPipeline.IntegrationTests.Infrastructure;
 using AuditPipeline.Testing;

@@ -1,6 +1,7 @@
 using System.Text.Json;
-using AuditPipeline.Core.Evidence;
-using AuditPipeline.Core.Integrity;
+using AuditPipeline.Integrity;
+using AuditPipeline.Integrity.Evidence;
+using AuditPipeline.Integrity.Store;
 using AuditPipeline.Emitter;
 using AuditPipeline.IntegrationTests.Infrastructure;
 using AuditPipeline.Testing;

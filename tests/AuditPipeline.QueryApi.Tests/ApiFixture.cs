@@ -1,9 +1,8 @@
 using System.Net.Http.Headers;
 using AuditPipeline.ClickHouse;
-using AuditPipeline.Core.Access;
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Integrity;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Access;
+using AuditPipeline.EventStore;
+using AuditPipeline.Integrity;
 using AuditPipeline.Emitter;
 using AuditPipeline.Projections;
 using AuditPipeline.Testing;

@@ -1,13 +1,13 @@
+using AuditPipeline.Contracts;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
-using AuditPipeline.Core.Access;
-using AuditPipeline.Core.Evidence;
-using AuditPipeline.Core.Integrity;
-using AuditPipeline.Core.Redaction;
-using AuditPipeline.Core.Retention;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Access;
+using AuditPipeline.EventStore;
+using AuditPipeline.Integrity.Store;
+using AuditPipeline.Redaction;
+using AuditPipeline.Retention;
 using AuditPipeline.Emitter;
 using AuditPipeline.Projections;
 using AuditPipeline.Testing;
@@ -71,7 +71,7 @@ public sealed class ArchiveAndRedactionApiTests(ApiFixture fx) : IDisposable
         var fleet = new SampleFleet(2, seed: 22);
         var (denied, approved) = TestScenarios.DeniedThenApproved(fleet.Agents[0], DateTimeOffset.UtcNow);
         approved = approved with { Action = approved.Action with { Input = "wire 900 EUR to Jane Roe, IBAN DE02 1203 0000 0000 2020 51" } };
-        var actions = new List<Core.Contract.AgentActionOccurred> { denied, approved };
+        var actions = new List<AuditPipeline.Contracts.AgentActionOccurred> { denied, approved };
         await new PostgresEventStore(ds, TimeProvider.System).AppendAsync(await redactor.RedactAsync(actions, [.. actions.Select(a => TestEvents.Incoming(a))], default), [], default);
         await ApiFixture.ProjectReadModelsAndTreeAsync(ds);
         var token = await AuditorTokenAsync(ds);

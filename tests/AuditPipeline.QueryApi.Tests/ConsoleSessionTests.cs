@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using AuditPipeline.Core.Access;
+using AuditPipeline.Access;
 using Xunit;
 
 namespace AuditPipeline.QueryApi.Tests;

@@ -1,9 +1,11 @@
+using AuditPipeline.Queries;
 using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using AuditPipeline.Core.Evidence;
-using AuditPipeline.Core.Integrity;
+using AuditPipeline.Integrity;
+using AuditPipeline.Integrity.Evidence;
+using AuditPipeline.Integrity.Store;
 using Xunit;
 
 namespace AuditPipeline.QueryApi.Tests;

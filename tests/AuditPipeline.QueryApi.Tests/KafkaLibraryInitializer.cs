@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using AuditPipeline.Core.Kafka;
+using AuditPipeline.Kafka;
 
 namespace AuditPipeline.QueryApi.Tests;
 

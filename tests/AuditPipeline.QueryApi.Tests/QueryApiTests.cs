@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Contracts;
+using AuditPipeline.EventStore;
 using Xunit;
 
 namespace AuditPipeline.QueryApi.Tests;
@@ -254,7 +254,7 @@ public sealed class QueryApiTests(ApiFixture fx)
     public async Task A_key_revoked_by_an_admin_stops_working_at_once()
     {
         await using var ds = fx.Store.SeedDataSource();
-        var (key, token) = await new AuditPipeline.Core.Access.ApiKeyStore(ds, TimeProvider.System)
+        var (key, token) = await new AuditPipeline.Access.ApiKeyStore(ds, TimeProvider.System)
             .CreateAsync("temp@example.com", ["auditor"], [], [], "revocation test", null, "test", default);
         await using var factory = fx.CreateFactory();
         using var client = fx.ClientWithToken(token, factory);

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using AuditPipeline.Core.Contract;
+using AuditPipeline.Contracts;
 using Confluent.Kafka;
 
 namespace AuditPipeline.Soak;

@@ -1,7 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using AuditPipeline.Core.Access;
+using AuditPipeline.Access;
 
 namespace AuditPipeline.Soak;
 

@@ -1,5 +1,5 @@
 using AuditPipeline.ClickHouse;
-using AuditPipeline.Core.Integrity;
+using AuditPipeline.Integrity;
 using AuditPipeline.DevBroker;
 using AuditPipeline.Testing;
 

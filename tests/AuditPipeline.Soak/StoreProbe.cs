@@ -1,7 +1,7 @@
 using System.Globalization;
 using AuditPipeline.ClickHouse;
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Contracts;
+using AuditPipeline.EventStore;
 using Npgsql;
 
 namespace AuditPipeline.Soak;
@@ -55,7 +55,7 @@ public sealed class StoreProbe(SoakServers servers, HttpClient http) : IAsyncDis
         ScalarAsync($"SELECT max(global_seq) FROM audit.events WHERE event_type = '{AgentActionOccurred.TypeName}'", ct);
 
     public async Task<long> LatestCheckpointSizeAsync(CancellationToken ct) =>
-        (await new Core.Integrity.CheckpointLog(_admin).LatestAsync(ct))?.Size ?? 0;
+        (await new AuditPipeline.Integrity.Store.CheckpointLog(_admin).LatestAsync(ct))?.Size ?? 0;
 
     public async Task<List<AgentAlert>> AlertsAsync(CancellationToken ct) =>
         [.. (await new AlertLog(_admin, new PostgresEventStore(_admin, TimeProvider.System)).ReadAsync(DateTimeOffset.MinValue, long.MaxValue, ct)).Select(a => a.Alert)];

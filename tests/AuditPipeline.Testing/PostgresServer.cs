@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using AuditPipeline.Core.Store;
+using AuditPipeline.EventStore;
 using Npgsql;
 
 namespace AuditPipeline.Testing;

@@ -11,7 +11,7 @@ public static class RepoPaths
     public static string IngestDll => Built("ingest/AuditPipeline.Ingest", "AuditPipeline.Ingest.dll");
     public static string AuditctlDll => Built("cli/auditctl", "auditctl.dll");
     public static string DetectorServiceDll => Built("detectors/AuditPipeline.DetectorService", "AuditPipeline.DetectorService.dll");
-    public static string ProjectionsDll => Built("projections/AuditPipeline.Projections", "AuditPipeline.Projections.dll");
+    public static string ProjectionsDll => Built("projections/AuditPipeline.ProjectionService", "AuditPipeline.ProjectionService.dll");
 
     public static string Built(string project, string file)
     {

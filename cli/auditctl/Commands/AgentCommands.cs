@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using AuditPipeline.Core.Access;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Access;
+using AuditPipeline.EventStore;
 
 namespace AuditPipeline.Cli.Commands;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Contracts;
+using AuditPipeline.EventStore;
 using AuditPipeline.Detectors;
 
 namespace AuditPipeline.Cli.Commands;

@@ -1,5 +1,5 @@
-using AuditPipeline.Core.Integrity;
-using AuditPipeline.Core.Retention;
+using AuditPipeline.Integrity.Store;
+using AuditPipeline.Retention;
 
 namespace AuditPipeline.Cli.Commands;
 

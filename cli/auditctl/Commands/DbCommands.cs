@@ -1,5 +1,5 @@
 using System.CommandLine;
-using AuditPipeline.Core.Store;
+using AuditPipeline.EventStore;
 
 namespace AuditPipeline.Cli.Commands;
 

@@ -26,7 +26,7 @@ internal static class EmitCommands
             {
                 var e = fleet.Next(fleet.Agents[i % fleet.Agents.Count], DateTimeOffset.UtcNow);
                 var at = await emitter.EmitAsync(e, ct);
-                Console.WriteLine($"{e.EventId} agent={e.Agent.Id} {e.Action.Operation} {e.Action.Resource.Id} {Core.Contract.WireNames.Of(e.Authorization.Decision)} -> {at}");
+                Console.WriteLine($"{e.EventId} agent={e.Agent.Id} {e.Action.Operation} {e.Action.Resource.Id} {AuditPipeline.Contracts.WireNames.Of(e.Authorization.Decision)} -> {at}");
             }
             return 0;
         });
@@ -92,7 +92,7 @@ internal static class EmitCommands
     private static int EmitMalformed(int count)
     {
         var fleet = new SampleFleet(1, seed: 99, idPrefix: "demo-broken");
-        var valid = Encoding.UTF8.GetString(Core.Contract.ContractJson.SerializeCanonical(fleet.Next(fleet.Agents[0], DateTimeOffset.UtcNow)));
+        var valid = Encoding.UTF8.GetString(AuditPipeline.Contracts.ContractJson.SerializeCanonical(fleet.Next(fleet.Agents[0], DateTimeOffset.UtcNow)));
         (string Kind, string Body)[] kinds =
         [
             ("malformed JSON", "{\"event_id\": \"truncated"),

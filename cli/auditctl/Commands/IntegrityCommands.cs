@@ -2,8 +2,9 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using AuditPipeline.Core.Evidence;
-using AuditPipeline.Core.Integrity;
+using AuditPipeline.Integrity;
+using AuditPipeline.Integrity.Evidence;
+using AuditPipeline.Integrity.Store;
 
 namespace AuditPipeline.Cli.Commands;
 
@@ -136,8 +137,8 @@ internal static class IntegrityCommands
                 return 2;
             }
             var keys = pinned ?? TrustedKeys.SelfSigned(shippedKeys);
-            var archiveLayout = parse.GetValue(archive) is { } root ? new AuditPipeline.Core.Retention.ArchiveLayout(root) : null;
-            var result = await new CheckpointVerifier(ds).VerifyAsync(checkpoints, keys, null, ct, archiveLayout);
+            var archiveLayout = parse.GetValue(archive) is { } root ? new AuditPipeline.Retention.ArchiveLayout(root) : null;
+            var result = await new CheckpointVerifier(ds).VerifyAsync(checkpoints, keys, null, ct, archiveLayout?.ReadLeaves());
             foreach (var c in result.Checks)
             {
                 var state = c.SignatureProblem is { } p ? $"BAD SIGNATURE ({p})"

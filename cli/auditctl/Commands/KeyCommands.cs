@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using AuditPipeline.Core.Access;
+using AuditPipeline.Access;
 
 namespace AuditPipeline.Cli.Commands;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using AuditPipeline.ClickHouse;
-using AuditPipeline.Core.Store;
+using AuditPipeline.EventStore;
 using AuditPipeline.Projections;
 
 namespace AuditPipeline.Cli.Commands;
@@ -54,7 +54,7 @@ internal static class ProjectionCommands
                     subscriptionName = ReadModelProjection.SubscriptionName;
                     reset = async token =>
                     {
-                        await using var truncate = store.CreateCommand(SqlScripts.Query("read_model_truncate"));
+                        await using var truncate = store.CreateCommand(ReadModelSql.Truncate);
                         await truncate.ExecuteNonQueryAsync(token);
                     };
                     break;
@@ -71,7 +71,7 @@ internal static class ProjectionCommands
                 OnActivated = async token =>
                 {
                     await reset(token);
-                    await using var resetCheckpoint = store.CreateCommand(SqlScripts.Query("reset_checkpoint"));
+                    await using var resetCheckpoint = store.CreateCommand(StoreSql.ResetCheckpoint);
                     resetCheckpoint.Parameters.AddWithValue("name", subscriptionName);
                     await resetCheckpoint.ExecuteNonQueryAsync(token);
                     if (parse.GetValue(archive) is { } root)
@@ -79,7 +79,7 @@ internal static class ProjectionCommands
                         // Archived months come first: they precede every hot event in the log, and the
                         // projections skip positions they already hold, so the store replay continues cleanly.
                         long archived = 0;
-                        foreach (var batch in new AuditPipeline.Core.Retention.ArchiveLayout(root).ReadEventBatches(20_000))
+                        foreach (var batch in new AuditPipeline.Retention.ArchiveLayout(root).ReadEventBatches(20_000))
                         {
                             await handler(batch, token);
                             archived += batch.Count;

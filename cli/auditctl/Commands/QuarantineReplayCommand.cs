@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using AuditPipeline.Core.Store;
+using AuditPipeline.EventStore;
 using Confluent.Kafka;
 using Npgsql;
 
@@ -188,13 +188,13 @@ internal static class QuarantineReplayCommand
 
     private static async Task<long> NewestIdAsync(NpgsqlDataSource dataSource, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand(SqlScripts.Query("quarantine_newest_id"));
+        await using var cmd = dataSource.CreateCommand(StoreSql.QuarantineNewestId);
         return (long)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
     private static async Task<List<Candidate>> PageAsync(NpgsqlDataSource dataSource, Filter filter, long after, long until, int page, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand(SqlScripts.Query("quarantine_replay_candidates"));
+        await using var cmd = dataSource.CreateCommand(StoreSql.QuarantineReplayCandidates);
         cmd.Parameters.AddWithValue("after", after);
         cmd.Parameters.AddWithValue("until", until);
         cmd.Parameters.Add(new NpgsqlParameter<string?>("reason", NpgsqlTypes.NpgsqlDbType.Text) { TypedValue = filter.Reason });
@@ -216,7 +216,7 @@ internal static class QuarantineReplayCommand
 
     private static async Task RecordAsync(NpgsqlDataSource dataSource, long id, string by, TopicPartitionOffset where, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand(SqlScripts.Query("record_quarantine_replay"));
+        await using var cmd = dataSource.CreateCommand(StoreSql.RecordQuarantineReplay);
         cmd.Parameters.AddWithValue("id", id);
         cmd.Parameters.AddWithValue("by", by);
         cmd.Parameters.AddWithValue("topic", where.Topic);

@@ -1,9 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using AuditPipeline.Core.Evidence;
-using AuditPipeline.Core.Integrity;
-using AuditPipeline.Core.Retention;
-using AuditPipeline.Core.Store;
+using AuditPipeline.EventStore;
+using AuditPipeline.Integrity.Store;
+using AuditPipeline.Retention;
 
 namespace AuditPipeline.Cli.Commands;
 

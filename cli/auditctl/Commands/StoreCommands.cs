@@ -1,5 +1,5 @@
 using System.CommandLine;
-using AuditPipeline.Core.Store;
+using AuditPipeline.EventStore;
 using Npgsql;
 
 namespace AuditPipeline.Cli.Commands;
@@ -12,7 +12,7 @@ internal static class StoreCommands
         stats.SetAction((parse, ct) => CliRun.Guarded("store stats", async () =>
         {
             await using var dataSource = CliSettings.AppDataSource();
-            await using var cmd = dataSource.CreateCommand(SqlScripts.Query("store_stats"));
+            await using var cmd = dataSource.CreateCommand(StoreSql.StoreStats);
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             await reader.ReadAsync(ct);
             Console.WriteLine($"events={reader.GetInt64(0)} agents={reader.GetInt64(1)} quarantined={reader.GetInt64(2)} log_size={reader.GetInt64(3)}");
@@ -29,7 +29,7 @@ internal static class StoreCommands
                 return 2;
             }
             await using var dataSource = CliSettings.AppDataSource();
-            await using var cmd = dataSource.CreateCommand(SqlScripts.Query("list_quarantine"));
+            await using var cmd = dataSource.CreateCommand(StoreSql.ListQuarantine);
             cmd.Parameters.AddWithValue("limit", n);
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
@@ -42,7 +42,7 @@ internal static class StoreCommands
         subscriptions.SetAction((parse, ct) => CliRun.Guarded("store subscriptions", async () =>
         {
             await using var dataSource = CliSettings.AppDataSource();
-            await using var cmd = dataSource.CreateCommand(SqlScripts.Query("read_subscription_lag"));
+            await using var cmd = dataSource.CreateCommand(StoreSql.ReadSubscriptionLag);
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             var any = false;
             while (await reader.ReadAsync(ct))

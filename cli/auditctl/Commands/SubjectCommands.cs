@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Security.Cryptography;
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Redaction;
-using AuditPipeline.Core.Retention;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Contracts;
+using AuditPipeline.EventStore;
+using AuditPipeline.Redaction;
+using AuditPipeline.Retention;
 
 namespace AuditPipeline.Cli.Commands;
 

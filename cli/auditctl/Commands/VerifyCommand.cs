@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using AuditPipeline.Core.Store;
+using AuditPipeline.EventStore;
+using AuditPipeline.Integrity.Store;
 
 namespace AuditPipeline.Cli.Commands;
 
@@ -26,10 +27,10 @@ internal static class VerifyCommand
                 IReadOnlyDictionary<string, Dictionary<long, byte[]>>? tails = null;
                 if (parse.GetValue(archive) is { } root)
                 {
-                    var archived = AuditPipeline.Core.Retention.ArchiveVerifier.Verify(root);
+                    var archived = AuditPipeline.Retention.ArchiveVerifier.Verify(root);
                     if (archived.Ok)
                     {
-                        archived.Problems.AddRange(await new AuditPipeline.Core.Retention.RetentionService(dataSource, new PostgresEventStore(dataSource, TimeProvider.System), TimeProvider.System)
+                        archived.Problems.AddRange(await new AuditPipeline.Retention.RetentionService(dataSource, new PostgresEventStore(dataSource, TimeProvider.System), TimeProvider.System)
                             .CheckCrossingAsync(archived.ChainTails, ct));
                     }
                     if (!archived.Ok)

@@ -1,6 +1,9 @@
+using AuditPipeline.Projections;
+using AuditPipeline.Contracts;
+using AuditPipeline.Queries;
 using System.CommandLine;
-using AuditPipeline.Core.Redaction;
-using AuditPipeline.Core.Store;
+using AuditPipeline.EventStore;
+using AuditPipeline.Redaction;
 
 namespace AuditPipeline.Cli.Commands;
 
@@ -19,7 +22,7 @@ internal static class WhyCommand
             var id = parse.GetValue(eventId);
             if (id is null && parse.GetValue(latestApproved))
             {
-                await using var pick = dataSource.CreateCommand(SqlScripts.Query("latest_approved_action"));
+                await using var pick = dataSource.CreateCommand(ReadModelSql.LatestApprovedAction);
                 id = await pick.ExecuteScalarAsync(ct) as Guid?;
             }
             if (id is null)
@@ -27,9 +30,9 @@ internal static class WhyCommand
                 Console.Error.WriteLine("give an event id (or --latest-approved)");
                 return 2;
             }
-            var trustedKeys = parse.GetValue(trusted) is { Length: > 0 } keyPaths ? AuditPipeline.Core.Integrity.TrustedKeys.Load(keyPaths) : null;
+            var trustedKeys = parse.GetValue(trusted) is { Length: > 0 } keyPaths ? AuditPipeline.Integrity.TrustedKeys.Load(keyPaths) : null;
             var answer = await new WhyAuthorizedQuery(dataSource).AnswerAsync(id.Value,
-                parse.GetValue(archive) is { } root ? new AuditPipeline.Core.Retention.ArchiveLayout(root) : null, trustedKeys, ct);
+                parse.GetValue(archive) is { } root ? new AuditPipeline.Retention.ArchiveLayout(root) : null, trustedKeys, ct);
             if (answer is null)
             {
                 Console.Error.WriteLine($"no action event with id {id} in the store{(parse.GetValue(archive) is null ? " (give --archive for months dropped from the hot store)" : "")}");
@@ -53,12 +56,12 @@ internal static class WhyCommand
     /// The path and what the agent sent and got, with redacted fields decrypted where the subject's
     /// key still exists (the hashes below are always computed from the stored, redacted bytes).
     /// </summary>
-    private static async Task PrintAsync(Npgsql.NpgsqlDataSource dataSource, AuditPipeline.Core.Contract.AgentActionOccurred stored, CancellationToken ct)
+    private static async Task PrintAsync(Npgsql.NpgsqlDataSource dataSource, AuditPipeline.Contracts.AgentActionOccurred stored, CancellationToken ct)
     {
         var revealed = CliSettings.SubjectKeys(dataSource) is { } keys ? await new PayloadRevealer(keys).RevealAsync(stored, ct) : PayloadRevealer.WithoutKey(stored);
         var e = revealed.Event;
         var note = Describe(revealed);
-        foreach (var link in WhyAuthorizedQuery.PathOf(e))
+        foreach (var link in DelegationPath.Of(e))
         {
             Console.WriteLine($"  {link.Kind,-9} {link.Id}{(link.Detail is null ? "" : $"  ({link.Detail})")}");
         }
@@ -66,7 +69,7 @@ internal static class WhyCommand
         {
             Console.WriteLine($"  input     {(input.Length > 300 ? input[..300] + "…" : input)}");
         }
-        Console.WriteLine($"  outcome   {AuditPipeline.Core.Contract.WireNames.Of(e.Outcome.Status)}{(e.Outcome.Message is { } m ? " " + m : "")}");
+        Console.WriteLine($"  outcome   {AuditPipeline.Contracts.WireNames.Of(e.Outcome.Status)}{(e.Outcome.Message is { } m ? " " + m : "")}");
         if (note.Length > 0)
         {
             Console.WriteLine($"  redaction {note}");

@@ -1,6 +1,6 @@
 using System.Threading.Channels;
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Contracts;
+using AuditPipeline.EventStore;
 using Microsoft.Extensions.Options;
 
 namespace AuditPipeline.QueryApi;

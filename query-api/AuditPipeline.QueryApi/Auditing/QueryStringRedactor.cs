@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
 using System.Text;
 using System.Text.RegularExpressions;
-using AuditPipeline.Core.Redaction;
+using AuditPipeline.Redaction;
 
 namespace AuditPipeline.QueryApi;
 

@@ -1,6 +1,6 @@
 using System.Security.Claims;
 using AuditPipeline.ClickHouse;
-using AuditPipeline.Core.Access;
+using AuditPipeline.Access;
 using Npgsql;
 
 namespace AuditPipeline.QueryApi.Auth;

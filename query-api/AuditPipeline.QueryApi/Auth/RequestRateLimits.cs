@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
-using AuditPipeline.Core.Access;
+using AuditPipeline.Access;
 using Microsoft.Extensions.Options;
 
 namespace AuditPipeline.QueryApi.Auth;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using AuditPipeline.ClickHouse;
-using AuditPipeline.Core.Store;
+using AuditPipeline.EventStore;
 using AuditPipeline.QueryApi.Auth;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -30,7 +30,7 @@ public static class AgentEndpoints
             var limit = QueryInput.Limit(q["limit"], options.Value);
             var after = QueryInput.ReadCursor(q["cursor"], 1)?[0] ?? "";
             var scope = AccessScope.Of(http.User);
-            await using var cmd = db.CreateCommand(SqlScripts.Query("api_agents_page"));
+            await using var cmd = db.CreateCommand(ApiSql.AgentsPage);
             cmd.Parameters.AddWithValue("after", after);
             cmd.Parameters.AddWithValue("owner", (object?)QueryInput.Id(q["owner"], "owner") ?? DBNull.Value);
             cmd.Parameters.AddWithValue("team", (object?)QueryInput.Id(q["team"], "team") ?? DBNull.Value);
@@ -66,7 +66,7 @@ public static class AgentEndpoints
 
     public static async Task<AgentSummary?> FindAsync(NpgsqlDataSource db, string agentId, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(SqlScripts.Query("api_agent"));
+        await using var cmd = db.CreateCommand(ApiSql.Agent);
         cmd.Parameters.AddWithValue("agent_id", agentId);
         return (await ReadAgentsAsync(cmd, ct)).FirstOrDefault();
     }

@@ -1,5 +1,5 @@
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Contracts;
+using AuditPipeline.EventStore;
 using AuditPipeline.Detectors;
 using AuditPipeline.QueryApi.Auth;
 using Microsoft.Extensions.Options;

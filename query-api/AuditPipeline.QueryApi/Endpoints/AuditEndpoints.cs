@@ -1,7 +1,9 @@
-using AuditPipeline.Core.Contract;
-using AuditPipeline.Core.Redaction;
-using AuditPipeline.Core.Retention;
-using AuditPipeline.Core.Store;
+using AuditPipeline.Queries;
+using AuditPipeline.Contracts;
+using AuditPipeline.EventStore;
+using AuditPipeline.Integrity.Store;
+using AuditPipeline.Redaction;
+using AuditPipeline.Retention;
 using Microsoft.Extensions.Options;
 using AuditPipeline.QueryApi.Auth;
 using Npgsql;
@@ -41,7 +43,7 @@ public static class AuditEndpoints
                 return AgentEndpoints.NotFound($"No action event {eventId} in the store (one of a month dropped from the hot store is answered only where QueryApi:ArchiveDirectory is set).");
             }
             var (e, status) = await RevealAsync(redaction, answer.Event, ct);
-            return Results.Ok(new WhyAuthorizedResponse(eventId, e.Agent.Id, WhyAuthorizedQuery.PathOf(e), e.Action, e.Authorization, e.Outcome, e.OccurredAt,
+            return Results.Ok(new WhyAuthorizedResponse(eventId, e.Agent.Id, DelegationPath.Of(e), e.Action, e.Authorization, e.Outcome, e.OccurredAt,
                 new IntegrityData(answer.GlobalSeq, e.Agent.Id, answer.Version, answer.RecordedAt, answer.PrevHash, answer.Hash,
                     answer.HashMatchesContents, answer.LinksToPreviousEvent, answer.IntegrityVerified, answer.Problems), status, answer.ArchivedMonth));
         }).RequireAuthorization(Policies.Audit).WithTags("audit")

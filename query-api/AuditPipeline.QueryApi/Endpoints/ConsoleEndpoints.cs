@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using AuditPipeline.ClickHouse;
-using AuditPipeline.Core.Access;
+using AuditPipeline.Access;
 using AuditPipeline.QueryApi.Auth;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;

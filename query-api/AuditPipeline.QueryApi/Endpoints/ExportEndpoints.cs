@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.IO.Compression;
-using AuditPipeline.Core.Evidence;
-using AuditPipeline.Core.Integrity;
+using AuditPipeline.Integrity;
+using AuditPipeline.Integrity.Store;
 using AuditPipeline.QueryApi.Auth;
 using Microsoft.Extensions.Options;
 

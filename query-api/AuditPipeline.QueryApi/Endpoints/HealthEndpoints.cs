@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using AuditPipeline.ClickHouse;
-using AuditPipeline.Core.Kafka;
-using AuditPipeline.Core.Store;
+using AuditPipeline.EventStore;
+using AuditPipeline.Kafka;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -67,7 +67,7 @@ public static class HealthEndpoints
 
     private static async Task<string> ProjectionLagAsync(NpgsqlDataSource db, int maxLagSeconds, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(SqlScripts.Query("read_subscription_lag"));
+        await using var cmd = db.CreateCommand(StoreSql.ReadSubscriptionLag);
         await using var r = await cmd.ExecuteReaderAsync(ct);
         var worst = 0.0;
         var names = new List<string>();

@@ -1,5 +1,6 @@
+using AuditPipeline.Integrity;
 using System.Globalization;
-using AuditPipeline.Core.Integrity;
+using AuditPipeline.Integrity.Store;
 using AuditPipeline.QueryApi.Auth;
 using Npgsql;
 

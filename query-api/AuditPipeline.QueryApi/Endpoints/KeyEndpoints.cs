@@ -1,4 +1,4 @@
-using AuditPipeline.Core.Access;
+using AuditPipeline.Access;
 using AuditPipeline.QueryApi.Auth;
 
 namespace AuditPipeline.QueryApi.Endpoints;

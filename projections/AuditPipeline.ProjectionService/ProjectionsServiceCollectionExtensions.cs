@@ -1,0 +1,48 @@
+using AuditPipeline.Projections;
+using AuditPipeline.ClickHouse;
+using AuditPipeline.EventStore;
+using AuditPipeline.Integrity.Store;
+using AuditPipeline.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace AuditPipeline.ProjectionService;
+
+public static class ProjectionsServiceCollectionExtensions
+{
+    public static IHostApplicationBuilder AddProjections(this IHostApplicationBuilder builder)
+    {
+        // Secrets as files (Docker/Kubernetes secrets) override the environment; see SecretFiles.
+        Microsoft.Extensions.Configuration.KeyPerFileConfigurationBuilderExtensions.AddKeyPerFile(builder.Configuration, AuditPipeline.ServiceDefaults.SecretFiles.Directory, optional: true);
+        builder.Services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ClickHouseOptions>().BindConfiguration(ClickHouseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ProjectionOptions>().BindConfiguration(ProjectionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<StoreOptions>>().Value.ConnectionString));
+        // One long-lived HttpClient: the projector is a single long-running writer.
+        builder.Services.AddSingleton(_ => new HttpClient { Timeout = TimeSpan.FromMinutes(5) });
+        builder.Services.AddSingleton(sp => new ClickHouseClient(
+            sp.GetRequiredService<HttpClient>(), new Uri(sp.GetRequiredService<IOptions<ClickHouseOptions>>().Value.Url)));
+        builder.Services.AddOptions<IntegrityOptions>().BindConfiguration(IntegrityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section);
+        builder.Services.AddHostedService(sp => new ProjectionWorker(
+            sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<ClickHouseClient>(),
+            sp.GetRequiredService<IOptions<ProjectionOptions>>(), sp.GetRequiredService<IOptions<IntegrityOptions>>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ProjectionWorker>>(), CreateCheckpointService(sp)));
+        return builder;
+    }
+
+    /// <summary>Checkpoints are signed only where a key is configured; the key is loaded once, at start.</summary>
+    private static CheckpointService? CreateCheckpointService(IServiceProvider sp)
+    {
+        var integrity = sp.GetRequiredService<IOptions<IntegrityOptions>>().Value;
+        if (!integrity.HasSigningKey)
+        {
+            return null;
+        }
+        var signer = integrity.LoadSigner();
+        return new CheckpointService(sp.GetRequiredService<NpgsqlDataSource>(), signer,
+            CheckpointService.SinksFrom(integrity, sp.GetRequiredService<IOptions<KafkaOptions>>().Value), earlierKeys: integrity.LoadTrustedKeys(signer));
+    }
+}

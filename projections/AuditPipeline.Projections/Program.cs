@@ -1,9 +1,0 @@
-using AuditPipeline.Core.Kafka;
-using AuditPipeline.Projections;
-using Microsoft.Extensions.Hosting;
-
-KafkaNative.LoadOrExit("projections");
-
-var builder = Host.CreateApplicationBuilder(args);
-builder.AddProjections();
-await builder.Build().RunAsync();
