@@ -32,6 +32,9 @@ public static class QueryApiExtensions
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<AlertLog>();
         services.AddSingleton<WhyAuthorizedQuery>();
+        services.AddSingleton(sp => new WhyAuthorizedService(sp.GetRequiredService<WhyAuthorizedQuery>(),
+            sp.GetRequiredService<IOptions<QueryApiOptions>>().Value.ArchiveDirectory is { Length: > 0 } root ? new AuditPipeline.Retention.ArchiveLayout(root) : null,
+            sp.GetRequiredService<ApiTrustedKeys>().Keys, sp.GetRequiredService<ApiRedaction>().Revealer));
         services.AddSingleton<AgentScopes>();
         services.AddSingleton<ChainVerifier>();
         services.AddSingleton<CheckpointLog>();

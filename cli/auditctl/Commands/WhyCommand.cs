@@ -2,7 +2,8 @@ using AuditPipeline.Projections;
 using AuditPipeline.Contracts;
 using AuditPipeline.Queries;
 using System.CommandLine;
-using AuditPipeline.EventStore;
+using AuditPipeline.Integrity;
+using AuditPipeline.Retention;
 using AuditPipeline.Redaction;
 
 namespace AuditPipeline.Cli.Commands;
@@ -30,16 +31,19 @@ internal static class WhyCommand
                 Console.Error.WriteLine("give an event id (or --latest-approved)");
                 return 2;
             }
-            var trustedKeys = parse.GetValue(trusted) is { Length: > 0 } keyPaths ? AuditPipeline.Integrity.TrustedKeys.Load(keyPaths) : null;
-            var answer = await new WhyAuthorizedQuery(dataSource).AnswerAsync(id.Value,
-                parse.GetValue(archive) is { } root ? new AuditPipeline.Retention.ArchiveLayout(root) : null, trustedKeys, ct);
-            if (answer is null)
+            var trustedKeys = parse.GetValue(trusted) is { Length: > 0 } keyPaths ? TrustedKeys.Load(keyPaths) : null;
+            var revealer = CliSettings.SubjectKeys(dataSource) is { } keys ? new PayloadRevealer(keys) : null;
+            var why = new WhyAuthorizedService(new WhyAuthorizedQuery(dataSource),
+                parse.GetValue(archive) is { } root ? new ArchiveLayout(root) : null, trustedKeys, revealer);
+            var found = await why.AnswerAsync(id.Value, null, ct);
+            if (found is null)
             {
                 Console.Error.WriteLine($"no action event with id {id} in the store{(parse.GetValue(archive) is null ? " (give --archive for months dropped from the hot store)" : "")}");
                 return 1;
             }
+            var answer = found.Proof;
             Console.WriteLine($"event {answer.EventId} at {answer.Event.OccurredAt:O}{(answer.ArchivedMonth is { } month ? $" (archived: sealed month {month})" : "")}");
-            await PrintAsync(dataSource, answer.Event, ct);
+            Print(found);
             Console.WriteLine($"  integrity agent {answer.Event.Agent.Id} version {answer.Version}, log position {answer.GlobalSeq}");
             Console.WriteLine($"            prev_hash {answer.PrevHash}");
             Console.WriteLine($"            hash      {answer.Hash}");
@@ -56,12 +60,11 @@ internal static class WhyCommand
     /// The path and what the agent sent and got, with redacted fields decrypted where the subject's
     /// key still exists (the hashes below are always computed from the stored, redacted bytes).
     /// </summary>
-    private static async Task PrintAsync(Npgsql.NpgsqlDataSource dataSource, AuditPipeline.Contracts.AgentActionOccurred stored, CancellationToken ct)
+    private static void Print(WhyAuthorizedAnswer answer)
     {
-        var revealed = CliSettings.SubjectKeys(dataSource) is { } keys ? await new PayloadRevealer(keys).RevealAsync(stored, ct) : PayloadRevealer.WithoutKey(stored);
-        var e = revealed.Event;
-        var note = Describe(revealed);
-        foreach (var link in DelegationPath.Of(e))
+        var e = answer.Shown.Event;
+        var note = Describe(answer.Shown);
+        foreach (var link in answer.Path)
         {
             Console.WriteLine($"  {link.Kind,-9} {link.Id}{(link.Detail is null ? "" : $"  ({link.Detail})")}");
         }
@@ -69,7 +72,7 @@ internal static class WhyCommand
         {
             Console.WriteLine($"  input     {(input.Length > 300 ? input[..300] + "…" : input)}");
         }
-        Console.WriteLine($"  outcome   {AuditPipeline.Contracts.WireNames.Of(e.Outcome.Status)}{(e.Outcome.Message is { } m ? " " + m : "")}");
+        Console.WriteLine($"  outcome   {WireNames.Of(e.Outcome.Status)}{(e.Outcome.Message is { } m ? " " + m : "")}");
         if (note.Length > 0)
         {
             Console.WriteLine($"  redaction {note}");

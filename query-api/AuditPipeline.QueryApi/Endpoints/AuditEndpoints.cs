@@ -32,20 +32,19 @@ public static class AuditEndpoints
 {
     public static void Map(WebApplication app)
     {
-        app.MapGet("/v1/events/{eventId:guid}/why", async (Guid eventId, HttpContext http, WhyAuthorizedQuery why, AgentScopes scopes, ApiRedaction redaction,
-            ApiTrustedKeys trusted, IOptions<QueryApiOptions> options, CancellationToken ct) =>
+        app.MapGet("/v1/events/{eventId:guid}/why", async (Guid eventId, HttpContext http, WhyAuthorizedService why, AgentScopes scopes, CancellationToken ct) =>
         {
-            var archive = options.Value.ArchiveDirectory is { Length: > 0 } root ? new ArchiveLayout(root) : null;
-            var answer = await why.AnswerAsync(eventId, archive, trusted.Keys, ct,
-                (agent, token) => scopes.AllowsAsync(http.User, agent, token));
+            var answer = await why.AnswerAsync(eventId, (agent, token) => scopes.AllowsAsync(http.User, agent, token), ct);
             if (answer is null)
             {
                 return AgentEndpoints.NotFound($"No action event {eventId} in the store (one of a month dropped from the hot store is answered only where QueryApi:ArchiveDirectory is set).");
             }
-            var (e, status) = await RevealAsync(redaction, answer.Event, ct);
-            return Results.Ok(new WhyAuthorizedResponse(eventId, e.Agent.Id, DelegationPath.Of(e), e.Action, e.Authorization, e.Outcome, e.OccurredAt,
-                new IntegrityData(answer.GlobalSeq, e.Agent.Id, answer.Version, answer.RecordedAt, answer.PrevHash, answer.Hash,
-                    answer.HashMatchesContents, answer.LinksToPreviousEvent, answer.IntegrityVerified, answer.Problems), status, answer.ArchivedMonth));
+            var (proof, shown) = (answer.Proof, answer.Shown);
+            var e = shown.Event;
+            return Results.Ok(new WhyAuthorizedResponse(eventId, e.Agent.Id, answer.Path, e.Action, e.Authorization, e.Outcome, e.OccurredAt,
+                new IntegrityData(proof.GlobalSeq, e.Agent.Id, proof.Version, proof.RecordedAt, proof.PrevHash, proof.Hash,
+                    proof.HashMatchesContents, proof.LinksToPreviousEvent, proof.IntegrityVerified, proof.Problems),
+                new RedactionStatus(shown.Decrypted, shown.Shredded, shown.Hashed, shown.Unreadable, shown.Encrypted), proof.ArchivedMonth));
         }).RequireAuthorization(Policies.Audit).WithTags("audit")
           .WithSummary("Why was this action authorized: human → delegations → agent → action → decision → policy/rule → approvals → grant, with integrity data");
 
@@ -83,11 +82,4 @@ public static class AuditEndpoints
         }).RequireAuthorization(Policies.Audit).WithTags("audit")
           .WithSummary("Recompute hash chains (one agent's, or every chain within a range of at most QueryApi:MaxVerifyDays) and report the first break of each broken chain");
     }
-
-    private static async Task<(AgentActionOccurred Event, RedactionStatus Status)> RevealAsync(ApiRedaction redaction, AgentActionOccurred stored, CancellationToken ct)
-    {
-        var r = redaction.Revealer is { } revealer ? await revealer.RevealAsync(stored, ct) : PayloadRevealer.WithoutKey(stored);
-        return (r.Event, new RedactionStatus(r.Decrypted, r.Shredded, r.Hashed, r.Unreadable, r.Encrypted));
-    }
-
 }
