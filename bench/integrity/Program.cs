@@ -22,7 +22,7 @@ var keep = Text("--keep");
 if (Text("--verify-only") is { } existing)
 {
     // A bundle kept by an earlier run: its key was not kept, and the signatures cost the same with either.
-    var (rate, bound) = VerifyAndBound(existing, TrustedKeys.SelfSigned());
+    var (rate, bound) = await VerifyAndBound(existing, TrustedKeys.SelfSigned());
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"integrity verify_events_per_s={rate:0} sha256_bound_per_s={bound:0} ratio={rate / bound:0.00}"));
     return;
 }
@@ -60,7 +60,7 @@ try
     var exportSeconds = clock.Elapsed.TotalSeconds;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"export: {exported.Events} events, {exported.Bytes / 1e6:0} MB in {exportSeconds:0.0}s"));
 
-    var (verifyRate, boundRate) = VerifyAndBound(bundle, TrustedKeys.Pinned([signer.PublicKeyPem]));
+    var (verifyRate, boundRate) = await VerifyAndBound(bundle, TrustedKeys.Pinned([signer.PublicKeyPem]));
     var withCheckpoint = 1 / (checkpointSeconds / events + 1 / verifyRate);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"checkpoint_plus_verify_events_per_s={withCheckpoint:0} ratio_with_checkpoint={withCheckpoint / boundRate:0.00} checkpoint_events_per_s={events / checkpointSeconds:0}"));
@@ -77,7 +77,7 @@ finally
 }
 
 // (b) then (a) on the same bundle, the page cache warmed for both alike.
-static (double VerifyRate, double BoundRate) VerifyAndBound(string bundle, TrustedKeys trusted)
+static async Task<(double VerifyRate, double BoundRate)> VerifyAndBound(string bundle, TrustedKeys trusted)
 {
     var eventsFile = Path.Combine(bundle, BundleFormat.Events);
     foreach (var file in Directory.GetFiles(bundle))
@@ -86,7 +86,7 @@ static (double VerifyRate, double BoundRate) VerifyAndBound(string bundle, Trust
         warm.CopyTo(Stream.Null);
     }
     var clock = Stopwatch.StartNew();
-    var report = BundleVerifier.Verify(bundle, trusted);
+    var report = await BundleVerifier.VerifyAsync(bundle, trusted);
     var verifySeconds = clock.Elapsed.TotalSeconds;
     if (!report.Ok)
     {

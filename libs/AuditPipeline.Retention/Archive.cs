@@ -236,7 +236,7 @@ public sealed class ArchiveLayout(string root)
     /// checkpoint, every chain link and inclusion), and its manifest against the index. The result is
     /// kept for as long as the manifest and the events file are unchanged.
     /// </summary>
-    public string? SegmentProblem(string month, TrustedKeys trusted)
+    public async Task<string?> SegmentProblemAsync(string month, TrustedKeys trusted, CancellationToken ct)
     {
         if (ReadIndex().FirstOrDefault(s => s.Month == month) is not { } segment)
         {
@@ -253,11 +253,15 @@ public sealed class ArchiveLayout(string root)
         {
             return $"segment {month}: its manifest's SHA-256 differs from the archive index (the segment was replaced)";
         }
-        return VerifiedSegments.GetOrAdd((dir, manifest, events.Length, events.LastWriteTimeUtc, string.Join(",", trusted.KeyIds.Order(StringComparer.Ordinal))), _ =>
+        var key = (dir, manifest, events.Length, events.LastWriteTimeUtc, string.Join(",", trusted.KeyIds.Order(StringComparer.Ordinal)));
+        if (VerifiedSegments.TryGetValue(key, out var known))
         {
-            var report = BundleVerifier.Verify(dir, trusted);
-            return report.Ok ? null : $"segment {month} does not verify: {string.Join("; ", report.Problems.Take(3))}";
-        });
+            return known;
+        }
+        var report = await BundleVerifier.VerifyAsync(dir, trusted, ct: ct);
+        var problem = report.Ok ? null : $"segment {month} does not verify: {string.Join("; ", report.Problems.Take(3))}";
+        VerifiedSegments.TryAdd(key, problem);
+        return problem;
     }
 
     private static byte[]? AnchorOf(string segmentDirectory, string stream, long version)
@@ -292,7 +296,7 @@ public sealed class ArchiveReport
 /// </summary>
 public static class ArchiveVerifier
 {
-    public static ArchiveReport Verify(string root, string? trustedPublicKeyPem = null, DateTimeOffset? now = null)
+    public static async Task<ArchiveReport> VerifyAsync(string root, string? trustedPublicKeyPem = null, DateTimeOffset? now = null, CancellationToken ct = default)
     {
         var layout = new ArchiveLayout(root);
         var report = new ArchiveReport();
@@ -322,7 +326,7 @@ public static class ArchiveVerifier
                 report.Problems.Add($"{name}: missing ({entry.Path})");
                 continue;
             }
-            var bundle = BundleVerifier.Verify(dir, trust, now: now);
+            var bundle = await BundleVerifier.VerifyAsync(dir, trust, now: now, ct: ct);
             report.Problems.AddRange(bundle.Problems.Select(p => $"{name}: {p}"));
             report.Segments++;
             report.Events += bundle.Events;

@@ -198,7 +198,7 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
             throw new RetentionRefusedException($"{key}: its archive segment {directory} is missing; refusing to drop the only copy");
         }
         // Unchanged for now: without a key, the segment is checked against its own public key (archive drop --trusted-key pins).
-        var check = BundleVerifier.Verify(directory, trustedPublicKeyPem is null ? TrustedKeys.SelfSigned() : TrustedKeys.Pinned([trustedPublicKeyPem]), now: clock.GetUtcNow());
+        var check = await BundleVerifier.VerifyAsync(directory, trustedPublicKeyPem is null ? TrustedKeys.SelfSigned() : TrustedKeys.Pinned([trustedPublicKeyPem]), now: clock.GetUtcNow(), ct: ct);
         if (!check.Ok)
         {
             throw new RetentionRefusedException($"{key}: its archive segment does not verify ({string.Join("; ", check.Problems.Take(3))}); refusing to drop the only good copy");
@@ -313,7 +313,7 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
         else
         {
             // Integrity before deleting, not authorship: this segment is the one recorded at sealing (checked above).
-            var check = BundleVerifier.Verify(directory, TrustedKeys.SelfSigned(), now: clock.GetUtcNow());
+            var check = await BundleVerifier.VerifyAsync(directory, TrustedKeys.SelfSigned(), now: clock.GetUtcNow(), ct: ct);
             if (!check.Ok)
             {
                 throw new RetentionRefusedException($"{key}: its archive segment does not verify ({string.Join("; ", check.Problems.Take(3))}); investigate before purging");

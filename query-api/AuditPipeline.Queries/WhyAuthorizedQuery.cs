@@ -76,7 +76,7 @@ public sealed class WhyAuthorizedQuery(NpgsqlDataSource dataSource)
         {
             return null;
         }
-        return FromArchive(archive, archived, trusted);
+        return await FromArchiveAsync(archive, archived, trusted, ct);
     }
 
     /// <summary>The hot store's answer only (null: not in the hot store).</summary>
@@ -153,7 +153,7 @@ public sealed class WhyAuthorizedQuery(NpgsqlDataSource dataSource)
     /// same checks as auditctl archive verify, against the trusted key), then the line's chain hash is
     /// recomputed from its bytes and its link checked.
     /// </summary>
-    public static WhyAuthorized? FromArchive(ArchiveLayout archive, ArchivedEvent a, TrustedKeys? trusted)
+    public static async Task<WhyAuthorized?> FromArchiveAsync(ArchiveLayout archive, ArchivedEvent a, TrustedKeys? trusted, CancellationToken ct)
     {
         if (a.EventType != AgentActionOccurred.TypeName)
         {
@@ -169,7 +169,7 @@ public sealed class WhyAuthorizedQuery(NpgsqlDataSource dataSource)
             ArchivedMonth = a.Month,
             ArchiveProblem = trusted is null
                 ? "no trusted checkpoint key is configured, so the archive segment could not be verified"
-                : archive.SegmentProblem(a.Month, trusted),
+                : await archive.SegmentProblemAsync(a.Month, trusted, ct),
         };
     }
 }

@@ -21,7 +21,7 @@ public sealed class LayoutTests
         ["AuditPipeline.Redaction"] = ["AuditPipeline.EventStore"],
         ["AuditPipeline.Integrity.Store"] = ["AuditPipeline.Integrity", "AuditPipeline.EventStore", "AuditPipeline.Access", "AuditPipeline.Kafka"],
         ["AuditPipeline.Retention"] = ["AuditPipeline.Integrity.Store"],
-        ["AuditPipeline.ServiceDefaults"] = ["AuditPipeline.Kafka"],
+        ["AuditPipeline.ServiceDefaults"] = ["AuditPipeline.Kafka", "AuditPipeline.EventStore"],
         ["AuditPipeline.Emitter"] = ["AuditPipeline.Contracts", "AuditPipeline.Kafka"],
         ["AuditPipeline.ClickHouse"] = [],
         ["AuditPipeline.Projections"] = ["AuditPipeline.Integrity.Store", "AuditPipeline.ClickHouse"],

@@ -295,7 +295,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
                 var bytes = await File.ReadAllBytesAsync(Path.Combine(copy, file!));
                 bytes[offset] ^= (byte)(1 << random.Next(8));
                 await File.WriteAllBytesAsync(Path.Combine(copy, file!), bytes);
-                var report = BundleVerifier.Verify(copy, pinned);
+                var report = (await BundleVerifier.VerifyAsync(copy, pinned));
                 Assert.False(report.Ok, $"flipped byte {offset} of {file} went unnoticed");
                 Assert.Contains(report.Problems, p => p.Contains(file!, StringComparison.Ordinal) || (file == BundleFormat.Manifest && p.Contains(BundleFormat.ManifestSignature, StringComparison.Ordinal)));
             }
@@ -305,7 +305,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         var dropped = IntegrityKit.Copy(bundle, Path.Combine(_work, "t"));
         var victim = JsonDocument.Parse(lines[700]).RootElement;
         await File.WriteAllLinesAsync(Path.Combine(dropped, BundleFormat.Events), lines.Where((_, i) => i != 700));
-        var dropReport = BundleVerifier.Verify(dropped, pinned);
+        var dropReport = (await BundleVerifier.VerifyAsync(dropped, pinned));
         Assert.Contains(dropReport.Problems, p => p.Contains($"chain '{victim.GetProperty("stream").GetString()}'", StringComparison.Ordinal) && p.Contains("removed", StringComparison.Ordinal));
         Assert.Contains(dropReport.Problems, p => p.Contains($"log positions {victim.GetProperty("position").GetInt64()}..", StringComparison.Ordinal));
 
@@ -314,19 +314,19 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         var swapped = lines.ToArray();
         (swapped[900], swapped[901]) = (swapped[901], swapped[900]);
         await File.WriteAllLinesAsync(Path.Combine(reordered, BundleFormat.Events), swapped);
-        var reorderReport = BundleVerifier.Verify(reordered, pinned);
+        var reorderReport = (await BundleVerifier.VerifyAsync(reordered, pinned));
         Assert.Contains(reorderReport.Problems, p => p.Contains($"events.jsonl line 902", StringComparison.Ordinal) && p.Contains("reordered", StringComparison.Ordinal));
 
         // Swap the public key (and re-sign nothing): named as a swapped key even when only self-signed is accepted, and as not the trusted key when pinned.
         var rekeyed = IntegrityKit.Copy(bundle, Path.Combine(_work, "t"));
         using var other = CheckpointSigner.Generate();
         await File.WriteAllTextAsync(Path.Combine(rekeyed, BundleFormat.PublicKey), other.PublicKeyPem);
-        var keyReport = BundleVerifier.Verify(rekeyed, TrustedKeys.SelfSigned());
+        var keyReport = (await BundleVerifier.VerifyAsync(rekeyed, TrustedKeys.SelfSigned()));
         Assert.Contains(keyReport.Problems, p => p.Contains("swapped", StringComparison.Ordinal) && p.Contains(other.KeyId, StringComparison.Ordinal));
-        Assert.Contains(BundleVerifier.Verify(rekeyed, pinned).Problems, p => p.StartsWith($"{BundleFormat.PublicKey}: is not the trusted key {_signer.KeyId}", StringComparison.Ordinal));
+        Assert.Contains((await BundleVerifier.VerifyAsync(rekeyed, pinned)).Problems, p => p.StartsWith($"{BundleFormat.PublicKey}: is not the trusted key {_signer.KeyId}", StringComparison.Ordinal));
         // The untouched bundle is rejected under another trusted key (TrustedKeyTests has the re-signed forgeries).
-        Assert.False(BundleVerifier.Verify(bundle, TrustedKeys.Pinned([other.PublicKeyPem])).Ok);
-        Assert.True(BundleVerifier.Verify(bundle, pinned).Ok);
+        Assert.False((await BundleVerifier.VerifyAsync(bundle, TrustedKeys.Pinned([other.PublicKeyPem]))).Ok);
+        Assert.True((await BundleVerifier.VerifyAsync(bundle, pinned)).Ok);
 
         // The CLI names the problem too, with exit 1.
         var (badExit, badOut) = await fx.AuditctlAsync(store, new Dictionary<string, string>(), "verify-bundle", reordered, "--trusted-key", trusted);
@@ -359,7 +359,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         Assert.Equal(expected + 1, lines.Length);
         Assert.Single(lines, l => l.Contains("\"eventType\":\"agent-alert.v1\"", StringComparison.Ordinal));
         var pinned = TrustedKeys.Pinned([_signer.PublicKeyPem]);
-        var report = BundleVerifier.Verify(byAgent, pinned);
+        var report = (await BundleVerifier.VerifyAsync(byAgent, pinned));
         Assert.True(report.Ok, string.Join("\n", report.Problems));
         Assert.True(report.ProofNodes > 100, $"{report.ProofNodes} proof nodes"); // the other agents' events are covered by subtrees
 
@@ -368,7 +368,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         (exit, output) = await fx.AuditctlAsync(store, env, [.. new[] { "export", "--owner", owner, "--out", byOwner }, .. window]);
         Assert.True(exit == 0, output);
         var ownerAgents = fleet.Agents.Where(a => a.Owner == owner).Select(a => a.Id).ToList();
-        var ownerReport = BundleVerifier.Verify(byOwner, pinned);
+        var ownerReport = (await BundleVerifier.VerifyAsync(byOwner, pinned));
         Assert.True(ownerReport.Ok, string.Join("\n", ownerReport.Problems));
         Assert.Equal(await store.CountAsync($"SELECT count(*) FROM audit.events WHERE stream_id IN ({string.Join(',', ownerAgents.Select(a => $"'{a}'"))})") + 1, ownerReport.Events);
 

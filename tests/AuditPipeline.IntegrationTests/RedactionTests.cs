@@ -151,7 +151,7 @@ public sealed class RedactionTests(PipelineFixture fx) : IDisposable
         var (exportExit, exportText) = await fx.AuditctlAsync(store, env, "export", "--from", DateTimeOffset.UtcNow.AddHours(-1).ToString("O"),
             "--to", DateTimeOffset.UtcNow.AddMinutes(5).ToString("O"), "--out", bundle);
         Assert.True(exportExit == 0, exportText);
-        var report = BundleVerifier.Verify(bundle, TrustedKeys.Pinned([_signer.PublicKeyPem]));
+        var report = (await BundleVerifier.VerifyAsync(bundle, TrustedKeys.Pinned([_signer.PublicKeyPem])));
         Assert.True(report.Ok, string.Join("\n", report.Problems));
         Assert.DoesNotContain("asked about", await File.ReadAllTextAsync(Path.Combine(bundle, BundleFormat.Events)));
     }

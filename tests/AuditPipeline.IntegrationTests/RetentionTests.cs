@@ -45,7 +45,7 @@ public sealed class RetentionTests(PipelineFixture fx) : IDisposable
         Assert.True(open == 1, openText);
         Assert.Contains("not closed", openText);
         Assert.True(File.Exists(Path.Combine(archive, "segments", "2026", "09", BundleFormat.EventsCompressed)));
-        Assert.True(BundleVerifier.Verify(Path.Combine(archive, "segments", "2026", "09"), TrustedKeys.Pinned([_signer.PublicKeyPem])).Ok);
+        Assert.True((await BundleVerifier.VerifyAsync(Path.Combine(archive, "segments", "2026", "09"), TrustedKeys.Pinned([_signer.PublicKeyPem]))).Ok);
 
         var (dropExit, dropText) = await fx.AuditctlAsync(store, env, "archive", "drop", "--month", "2026-09", "--archive", archive, "--by", "ops@example.com");
         Assert.True(dropExit == 0, dropText);

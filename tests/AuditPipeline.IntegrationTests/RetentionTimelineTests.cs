@@ -91,7 +91,7 @@ public sealed class RetentionTimelineTests(PipelineFixture fx) : IDisposable
 
         // Everything verifiable: the archive offline (purged segments by their kept hashes), the chains
         // across archive and hot store, and every checkpoint from position 1.
-        var report = ArchiveVerifier.Verify(archive.Root);
+        var report = (await ArchiveVerifier.VerifyAsync(archive.Root));
         Assert.True(report.Ok, string.Join("\n", report.Problems));
         Assert.Equal((95, 10), (report.Segments, report.Purged));
         Assert.Empty(await retention.CheckCrossingAsync(report.ChainTails, default));
@@ -135,10 +135,10 @@ public sealed class RetentionTimelineTests(PipelineFixture fx) : IDisposable
         await File.WriteAllBytesAsync(Path.Combine(december, BundleFormat.PurgeRecord), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
             new PurgeRecord("2019-12", clock.Now, "retention job", [.. BundleFormat.PurgedFiles.Where(f => File.Exists(Path.Combine(december, f)))], "interrupted"), BundleFormat.Json));
         // (The simulated clock is ahead of this machine's, so the verifier is told what now is.)
-        Assert.Contains(ArchiveVerifier.Verify(archive.Root, now: clock.Now).Problems, p => p.StartsWith("segment 2019-12: purged.json: claims a purge", StringComparison.Ordinal));
+        Assert.Contains((await ArchiveVerifier.VerifyAsync(archive.Root, now: clock.Now)).Problems, p => p.StartsWith("segment 2019-12: purged.json: claims a purge", StringComparison.Ordinal));
         var resumed = await retention.RunPolicyAsync(policy, archive, exporter, owner, "retention job", default);
         Assert.Equal(["2019-12"], resumed.Purged);
-        var afterResume = ArchiveVerifier.Verify(archive.Root, now: clock.Now);
+        var afterResume = (await ArchiveVerifier.VerifyAsync(archive.Root, now: clock.Now));
         Assert.True(afterResume.Ok, string.Join("\n", afterResume.Problems));
         Assert.Equal(11, afterResume.Purged);
 
@@ -146,7 +146,7 @@ public sealed class RetentionTimelineTests(PipelineFixture fx) : IDisposable
         var intact = archive.SegmentDirectory(M(2020, 1));
         await File.WriteAllTextAsync(Path.Combine(intact, BundleFormat.PurgeRecord),
             "{\"month\":\"2020-01\",\"purgedAt\":\"2027-02-01T00:00:00Z\",\"purgedBy\":\"x\",\"removed\":[],\"reason\":\"x\"}");
-        var planted = ArchiveVerifier.Verify(archive.Root, now: clock.Now);
+        var planted = (await ArchiveVerifier.VerifyAsync(archive.Root, now: clock.Now));
         Assert.Contains(planted.Problems, p => p.StartsWith("segment 2020-01: purged.json: claims a purge", StringComparison.Ordinal));
     }
 

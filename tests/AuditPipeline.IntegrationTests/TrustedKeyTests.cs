@@ -48,7 +48,7 @@ public sealed class TrustedKeyTests(PipelineFixture fx) : IDisposable
         var (forgedExit, forgedOutput) = await fx.AuditctlAsync(store, "verify-bundle", forged, "--trusted-key", trusted);
         Assert.True(forgedExit == 1, forgedOutput);
         Assert.Contains($"signed by key {_attacker.KeyId}, which is not a trusted key (trusted: {_signer.KeyId})", forgedOutput);
-        var report = BundleVerifier.Verify(forged, TrustedKeys.Pinned([_signer.PublicKeyPem]));
+        var report = (await BundleVerifier.VerifyAsync(forged, TrustedKeys.Pinned([_signer.PublicKeyPem])));
         Assert.Contains(report.Problems, p => p.StartsWith($"{BundleFormat.PublicKey}: is key {_attacker.KeyId}, not a trusted key (trusted: {_signer.KeyId})", StringComparison.Ordinal));
     }
 
@@ -57,12 +57,12 @@ public sealed class TrustedKeyTests(PipelineFixture fx) : IDisposable
     {
         var (_, bundle) = await ExportAsync();
         var trusted = TrustedKeys.Pinned([_signer.PublicKeyPem]);
-        Assert.True(BundleVerifier.Verify(bundle, trusted).Ok);
+        Assert.True((await BundleVerifier.VerifyAsync(bundle, trusted)).Ok);
 
         // The attacker's signatures, labelled with the trusted key's id, and the attacker's public key shipped.
         var spoofed = IntegrityKit.Copy(bundle, _work);
         await ResignAsync(spoofed, _attacker, _signer.KeyId, _attacker.PublicKeyPem);
-        var report = BundleVerifier.Verify(spoofed, trusted);
+        var report = (await BundleVerifier.VerifyAsync(spoofed, trusted));
         Assert.False(report.Ok);
         Assert.Contains(report.Problems, p => p.StartsWith($"{BundleFormat.PublicKey}: is not the trusted key {_signer.KeyId} (it is key {_attacker.KeyId})", StringComparison.Ordinal));
         Assert.Contains(report.Problems, p => p.StartsWith($"{BundleFormat.ManifestSignature}: the signature does not match", StringComparison.Ordinal));
@@ -71,7 +71,7 @@ public sealed class TrustedKeyTests(PipelineFixture fx) : IDisposable
         // Same, but with the genuine public key left in place: the signatures are checked with the trusted key itself.
         var genuineKey = IntegrityKit.Copy(bundle, _work);
         await ResignAsync(genuineKey, _attacker, _signer.KeyId, _signer.PublicKeyPem);
-        var genuineReport = BundleVerifier.Verify(genuineKey, trusted);
+        var genuineReport = (await BundleVerifier.VerifyAsync(genuineKey, trusted));
         Assert.DoesNotContain(genuineReport.Problems, p => p.StartsWith(BundleFormat.PublicKey, StringComparison.Ordinal));
         Assert.Contains(genuineReport.Problems, p => p.StartsWith($"{BundleFormat.ManifestSignature}: the signature does not match", StringComparison.Ordinal));
         Assert.Contains(genuineReport.Problems, p => p == $"{BundleFormat.Checkpoint}: the signature does not match the checkpoint");

@@ -439,7 +439,7 @@ public sealed class AttackSuiteTests(ApiFixture fx) : IDisposable
         await File.WriteAllTextAsync(indexPath, (await File.ReadAllTextAsync(indexPath)).Replace("segments/2026/09", "../../etc", StringComparison.Ordinal));
         var refused = Assert.Throws<InvalidDataException>(() => archive.ReadIndex());
         Assert.Contains("the index was altered", refused.Message, StringComparison.Ordinal);
-        Assert.False(ArchiveVerifier.Verify(archive.Root, fx.Signer.PublicKeyPem).Ok);
+        Assert.False((await ArchiveVerifier.VerifyAsync(archive.Root, fx.Signer.PublicKeyPem)).Ok);
     }
 
     [Fact]

@@ -132,7 +132,7 @@ public sealed class IntegrityApiTests(ApiFixture fx)
             {
                 await ZipFile.ExtractToDirectoryAsync(zip, folder);
             }
-            var report = BundleVerifier.Verify(folder, TrustedKeys.Pinned([fx.Signer.PublicKeyPem]));
+            var report = (await BundleVerifier.VerifyAsync(folder, TrustedKeys.Pinned([fx.Signer.PublicKeyPem])));
             Assert.True(report.Ok, string.Join("\n", report.Problems));
             Assert.Equal(expected, report.Events);
             var why = await File.ReadAllLinesAsync(Path.Combine(folder, BundleFormat.WhyAuthorized));

@@ -303,7 +303,7 @@ internal static class IntegrityCommands
         {
             bundle, trusted, selfSigned,
         };
-        command.SetAction((parse, ct) => CliRun.Guarded("verify-bundle", () =>
+        command.SetAction((parse, ct) => CliRun.Guarded("verify-bundle", async () =>
         {
             var folder = parse.GetValue(bundle)!;
             var keyPaths = parse.GetValue(trusted) ?? [];
@@ -315,17 +315,17 @@ internal static class IntegrityCommands
                     // Display only: which key to ask the organisation about.
                     Console.Error.WriteLine($"verify-bundle: the bundle claims to be signed by key {claimed.KeyId} (not checked)");
                 }
-                return Task.FromResult(exit);
+                return exit;
             }
             var keys = keyPaths.Length > 0 ? TrustedKeys.Load(keyPaths) : TrustedKeys.SelfSigned();
             var clock = Stopwatch.StartNew();
-            var report = BundleVerifier.Verify(folder, keys, new ConsoleProgress("verify-bundle", clock, knownTotal: false));
+            var report = await BundleVerifier.VerifyAsync(folder, keys, new ConsoleProgress("verify-bundle", clock, knownTotal: false), ct: ct);
             var rate = report.Events / Math.Max(clock.Elapsed.TotalSeconds, 1e-3);
             if (report.Ok)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"verify-bundle: OK, {report.Events} events: manifest signed and every file matches, every chain link holds, all events proven in checkpoint {report.CheckpointSize} (root {report.RootHash}) signed by key {report.KeyId}{(report.Pinned ? " (the trusted key)" : $" ({SelfSignedWarning}: checked only against the bundle's own {BundleFormat.PublicKey}; anyone can make such a bundle with their own key, so compare this key id with the published one)")} ({clock.Elapsed.TotalSeconds:0.0}s, {rate:0} events/s)"));
-                return Task.FromResult(0);
+                return 0;
             }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"verify-bundle: FAILED, {report.Problems.Count + report.MoreProblems} problem(s):"));
             foreach (var problem in report.Problems)
@@ -336,7 +336,7 @@ internal static class IntegrityCommands
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  … and {report.MoreProblems} more"));
             }
-            return Task.FromResult(1);
+            return 1;
         }));
         return command;
     }

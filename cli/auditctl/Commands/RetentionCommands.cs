@@ -51,7 +51,7 @@ internal static class RetentionCommands
         verify.SetAction((parse, ct) => CliRun.Guarded("archive verify", async () =>
         {
             var trustedPem = parse.GetValue(trusted) is { } file ? await File.ReadAllTextAsync(file, ct) : null;
-            var report = ArchiveVerifier.Verify(parse.GetValue(ArchiveRoot)!, trustedPem);
+            var report = await ArchiveVerifier.VerifyAsync(parse.GetValue(ArchiveRoot)!, trustedPem, ct: ct);
             if (parse.GetValue(withStore) && report.Ok)
             {
                 await using var ds = CliSettings.AppDataSource();

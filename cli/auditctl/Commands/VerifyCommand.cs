@@ -27,7 +27,7 @@ internal static class VerifyCommand
                 IReadOnlyDictionary<string, Dictionary<long, byte[]>>? tails = null;
                 if (parse.GetValue(archive) is { } root)
                 {
-                    var archived = AuditPipeline.Retention.ArchiveVerifier.Verify(root);
+                    var archived = await AuditPipeline.Retention.ArchiveVerifier.VerifyAsync(root, ct: ct);
                     if (archived.Ok)
                     {
                         archived.Problems.AddRange(await new AuditPipeline.Retention.RetentionService(dataSource, new PostgresEventStore(dataSource, TimeProvider.System), TimeProvider.System)

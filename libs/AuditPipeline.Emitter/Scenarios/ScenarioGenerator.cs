@@ -34,7 +34,7 @@ public sealed class ScenarioGenerator
     {
         _options = options;
         _random = new Random(options.Seed);
-        _zipfCdf = ZipfCdf(40, 1.1);
+        _zipfCdf = Sampling.ZipfCdf(40, 1.1);
         for (var i = 0; i < options.Agents; i++)
         {
             _agents.Add(CreateAgent(i, owner: Owners[i % Owners.Length], activeFrom: options.Start, noisy: i % (int)Math.Round(1 / Math.Max(options.NoisyShare, 0.01)) == 3));
@@ -303,14 +303,14 @@ public sealed class ScenarioGenerator
             rate *= 1.5 + _random.NextDouble();
         }
 
-        var lambda = agent.Overdispersion > 0.05 ? rate * Gamma(1 / agent.Overdispersion) * agent.Overdispersion : rate;
-        var count = Poisson(lambda);
+        var lambda = agent.Overdispersion > 0.05 ? rate * _random.Gamma(1 / agent.Overdispersion) * agent.Overdispersion : rate;
+        var count = _random.Poisson(lambda);
         for (var i = 0; i < count; i++)
         {
-            var (type, id, sensitivity) = loop ? agent.Pool[0] : agent.Pool[Zipf(agent.Pool.Count)];
+            var (type, id, sensitivity) = loop ? agent.Pool[0] : agent.Pool[_random.Zipf(_zipfCdf, agent.Pool.Count)];
             output.Add(Action(agent, at, _random.NextDouble() < denialRate, type, id, sensitivity, costFactor));
         }
-        var probes = probing > 0 ? Poisson(probing) : 0;
+        var probes = probing > 0 ? _random.Poisson(probing) : 0;
         for (var i = 0; i < probes; i++)
         {
             var (type, id, sensitivity) = agent.Pool[_random.Next(agent.Pool.Count)];
@@ -331,74 +331,5 @@ public sealed class ScenarioGenerator
         var output = (int)(_random.Next(50, 1500) * costFactor);
         var cost = Math.Round((decimal)(agent.CostPerActionUsd / 0.013) * ((input * 0.0000025m) + (output * 0.00001m)), 6);
         return new ScenarioAction(agent.Index, minute.AddTicks((long)(_random.NextDouble() * TimeSpan.TicksPerMinute)), denied, input, output, cost, type, id, sensitivity);
-    }
-
-    private int Zipf(int n)
-    {
-        var u = _random.NextDouble() * _zipfCdf[Math.Min(n, _zipfCdf.Length) - 1];
-        var i = Array.BinarySearch(_zipfCdf, 0, Math.Min(n, _zipfCdf.Length), u);
-        return Math.Min(i < 0 ? ~i : i, n - 1);
-    }
-
-    private static double[] ZipfCdf(int n, double s)
-    {
-        var cdf = new double[n];
-        double sum = 0;
-        for (var k = 0; k < n; k++)
-        {
-            sum += 1 / Math.Pow(k + 1, s);
-            cdf[k] = sum;
-        }
-        return cdf;
-    }
-
-    private int Poisson(double lambda)
-    {
-        if (lambda <= 0)
-        {
-            return 0;
-        }
-        if (lambda > 30)
-        {
-            // Normal approximation: fine for the large rates of bursts and loops.
-            var u1 = 1 - _random.NextDouble();
-            var u2 = _random.NextDouble();
-            var z = Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
-            return Math.Max(0, (int)Math.Round(lambda + (Math.Sqrt(lambda) * z)));
-        }
-        var limit = Math.Exp(-lambda);
-        var k = 0;
-        var p = _random.NextDouble();
-        while (p > limit)
-        {
-            k++;
-            p *= _random.NextDouble();
-        }
-        return k;
-    }
-
-    /// <summary>Gamma(shape, 1) by Marsaglia and Tsang (shape ≥ 1 here).</summary>
-    private double Gamma(double shape)
-    {
-        var d = shape - (1.0 / 3);
-        var c = 1 / Math.Sqrt(9 * d);
-        while (true)
-        {
-            double x, v;
-            do
-            {
-                var u1 = 1 - _random.NextDouble();
-                var u2 = _random.NextDouble();
-                x = Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
-                v = 1 + (c * x);
-            }
-            while (v <= 0);
-            v = v * v * v;
-            var u = _random.NextDouble();
-            if (Math.Log(u) < (0.5 * x * x) + d - (d * v) + (d * Math.Log(v)))
-            {
-                return d * v;
-            }
-        }
     }
 }

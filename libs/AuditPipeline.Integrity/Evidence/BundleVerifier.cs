@@ -26,7 +26,7 @@ public static class BundleVerifier
     /// the bundle's own public-key.pem is used (keys passed in are ignored), which anyone can forge.
     /// </param>
     /// <param name="now">What "the future" is for a purge record's date (default: this machine's clock).</param>
-    public static BundleReport Verify(string directory, TrustedKeys trusted, IProgress<long>? progress = null, DateTimeOffset? now = null)
+    public static async Task<BundleReport> VerifyAsync(string directory, TrustedKeys trusted, IProgress<long>? progress = null, DateTimeOffset? now = null, CancellationToken ct = default)
     {
         var report = new BundleReport { Pinned = trusted.IsPinned };
         if (!Directory.Exists(directory))
@@ -69,16 +69,16 @@ public static class BundleVerifier
 
         report.Purged = ReadPurgeRecord(directory, manifest, report, now ?? DateTimeOffset.UtcNow);
         // The other files are hashed while the events are checked: both cores stay busy.
-        var files = Task.Run(() => VerifyFileList(directory, manifest, report));
+        var files = Task.Run(() => VerifyFileList(directory, manifest, report), ct);
         if (report.Purged is null)
         {
-            VerifyEvents(directory, manifest, checkpoint, report, progress);
+            await VerifyEventsAsync(directory, manifest, checkpoint, report, progress, ct);
         }
         else
         {
             VerifyLeaves(directory, manifest, checkpoint, report);
         }
-        files.GetAwaiter().GetResult();
+        await files;
         return report;
     }
 
@@ -226,7 +226,7 @@ public static class BundleVerifier
         }
     }
 
-    private static void VerifyEvents(string directory, BundleManifest? manifest, Checkpoint? checkpoint, BundleReport report, IProgress<long>? progress)
+    private static async Task VerifyEventsAsync(string directory, BundleManifest? manifest, Checkpoint? checkpoint, BundleReport report, IProgress<long>? progress, CancellationToken ct)
     {
         var eventsName = manifest?.Files.Any(f => f.Path == BundleFormat.EventsCompressed) == true || File.Exists(Path.Combine(directory, BundleFormat.EventsCompressed))
             ? BundleFormat.EventsCompressed : BundleFormat.Events;
@@ -243,13 +243,12 @@ public static class BundleVerifier
             report.Fail($"{BundleFormat.Proof}: missing");
         }
         var check = new BundleEventChecks(report, proof, checkpoint?.Size ?? long.MaxValue);
-        // Verify is synchronous for its callers (CLI, tests, benchmark); the pipeline inside is async so no thread spins waiting.
         string fileHash;
         long fileBytes, lines;
         bool cut;
         try
         {
-            (fileHash, fileBytes, lines, cut) = Task.Run(() => EventPipeline.RunAsync(eventsPath, check.Apply, progress)).GetAwaiter().GetResult();
+            (fileHash, fileBytes, lines, cut) = await EventPipeline.RunAsync(eventsPath, check.Apply, progress, ct);
         }
         catch (InvalidDataException ex)
         {

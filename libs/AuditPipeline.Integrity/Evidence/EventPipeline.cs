@@ -69,7 +69,7 @@ internal static class EventPipeline
         public TaskCompletionSource<CheckedLine[]> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    public static async Task<(string FileHash, long FileBytes, long Lines, bool Cut)> RunAsync(string path, Action<CheckedLine> applyInOrder, IProgress<long>? progress)
+    public static async Task<(string FileHash, long FileBytes, long Lines, bool Cut)> RunAsync(string path, Action<CheckedLine> applyInOrder, IProgress<long>? progress, CancellationToken ct)
     {
         var work = Channel.CreateBounded<Block>(new BoundedChannelOptions(InFlight) { SingleWriter = true });
         var ordered = Channel.CreateBounded<Block>(new BoundedChannelOptions(InFlight) { SingleWriter = true, SingleReader = true });
@@ -114,8 +114,8 @@ internal static class EventPipeline
                     var count = buffer.AsSpan(0, end).Count((byte)'\n');
                     var block = new Block(buffer, end, lines + 1);
                     lines += count;
-                    await ordered.Writer.WriteAsync(block);
-                    await work.Writer.WriteAsync(block);
+                    await ordered.Writer.WriteAsync(block, ct);
+                    await work.Writer.WriteAsync(block, ct);
                     var next = ArrayPool<byte>.Shared.Rent(BlockBytes);
                     carry = filled - end;
                     buffer.AsSpan(end, carry).CopyTo(next);
@@ -128,7 +128,7 @@ internal static class EventPipeline
                 ordered.Writer.Complete();
             }
             return Convert.ToHexStringLower(hash.GetHashAndReset());
-        });
+        }, ct);
 
         var workers = Enumerable.Range(0, Workers).Select(_ => Task.Run(async () =>
         {
@@ -152,11 +152,12 @@ internal static class EventPipeline
             }
         })).ToArray();
 
-        while (await ordered.Reader.WaitToReadAsync())
+        while (await ordered.Reader.WaitToReadAsync(ct))
         {
             while (ordered.Reader.TryRead(out var block))
             {
-                var parsed = await block.Done.Task;
+                // WaitAsync: a cancelled reader may leave a block that no worker will parse.
+                var parsed = await block.Done.Task.WaitAsync(ct);
                 foreach (var line in parsed)
                 {
                     applyInOrder(line);
