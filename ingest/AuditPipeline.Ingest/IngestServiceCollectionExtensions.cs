@@ -2,6 +2,7 @@ using AuditPipeline.Contracts.Validation;
 using AuditPipeline.EventStore;
 using AuditPipeline.Kafka;
 using AuditPipeline.Redaction;
+using AuditPipeline.ServiceDefaults;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -12,11 +13,10 @@ public static class IngestServiceCollectionExtensions
     /// <summary>The ingest worker and what it needs, options bound and validated at start.</summary>
     public static IHostApplicationBuilder AddIngest(this IHostApplicationBuilder builder)
     {
-        // Secrets as files (Docker/Kubernetes secrets) override the environment; see SecretFiles.
-        Microsoft.Extensions.Configuration.KeyPerFileConfigurationBuilderExtensions.AddKeyPerFile(builder.Configuration, AuditPipeline.ServiceDefaults.SecretFiles.Directory, optional: true);
+        builder.AddServiceDefaults("ingest");
         builder.Services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section)
+        // Ingest cannot run without a broker and refuses settings that would lose or reorder events.
+        builder.Services.AddOptions<KafkaOptions>()
             .Validate(k => !string.IsNullOrWhiteSpace(k.BootstrapServers) || !string.IsNullOrWhiteSpace(k.BootstrapFile),
                 "Set Kafka:BootstrapServers or Kafka:BootstrapFile.")
             .Validate(k => UnsafeKafkaSettings.Problems(k) is not { Count: > 0 } problems
@@ -24,11 +24,6 @@ public static class IngestServiceCollectionExtensions
             .ValidateOnStart();
         builder.Services.AddOptions<ValidationLimits>().BindConfiguration("Ingest:Validation").ValidateDataAnnotations().ValidateOnStart();
 
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<StoreOptions>>().Value.ConnectionString));
-        builder.Services.AddSingleton<IEventStore>(sp => new PostgresEventStore(
-            sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<IOptions<StoreOptions>>().Value.QuarantineMaxRawBytes));
         builder.Services.AddSingleton(sp => new EventDecoder(sp.GetRequiredService<IOptions<ValidationLimits>>().Value));
         builder.Services.AddOptions<RedactionOptions>().BindConfiguration(RedactionOptions.Section)
             .Validate(r => r.Problems().Count == 0, "Redaction settings are invalid (the start-up log names each problem).")

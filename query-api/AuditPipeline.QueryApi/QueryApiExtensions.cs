@@ -6,6 +6,7 @@ using AuditPipeline.Integrity;
 using AuditPipeline.Integrity.Store;
 using AuditPipeline.Kafka;
 using AuditPipeline.Redaction;
+using AuditPipeline.ServiceDefaults;
 using AuditPipeline.QueryApi.Auth;
 using AuditPipeline.QueryApi.Endpoints;
 using Microsoft.AspNetCore.Authentication;
@@ -18,17 +19,11 @@ public static class QueryApiExtensions
 {
     public static WebApplicationBuilder AddQueryApi(this WebApplicationBuilder builder)
     {
-        // Secrets as files (Docker/Kubernetes secrets) override the environment; see SecretFiles.
-        Microsoft.Extensions.Configuration.KeyPerFileConfigurationBuilderExtensions.AddKeyPerFile(builder.Configuration, AuditPipeline.ServiceDefaults.SecretFiles.Directory, optional: true);
+        builder.AddServiceDefaults("query-api", web: true);
         var services = builder.Services;
-        services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ClickHouseOptions>().BindConfiguration(ClickHouseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section);
         services.AddOptions<QueryApiOptions>().BindConfiguration(QueryApiOptions.Section).ValidateDataAnnotations()
             .Validate(o => o.DefaultPageSize <= o.MaxPageSize, "QueryApi:DefaultPageSize must not exceed QueryApi:MaxPageSize.").ValidateOnStart();
-        services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<StoreOptions>>().Value.ConnectionString));
-        services.AddSingleton<IEventStore>(sp => new PostgresEventStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<AlertLog>();
         services.AddSingleton<WhyAuthorizedQuery>();
@@ -135,6 +130,8 @@ public static class QueryApiExtensions
         });
         app.MapOpenApi();
         HealthEndpoints.Map(app);
+        // Prometheus text for the scraper, which authenticates like any client (an admin key).
+        app.MapPrometheusScrapingEndpoint().RequireAuthorization(Policies.Admin);
         AgentEndpoints.Map(app);
         ActionEndpoints.Map(app);
         AuditEndpoints.Map(app);

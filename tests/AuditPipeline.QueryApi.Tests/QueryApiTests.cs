@@ -36,7 +36,29 @@ public sealed class QueryApiTests(ApiFixture fx)
         ["POST /v1/exports"] = [401, 400, 403, 403, 403, 401, 401],
         ["GET /openapi/v1.json"] = [401, 200, 200, 200, 200, 401, 401],
         ["GET /health"] = [200, 200, 200, 200, 200, 200, 200],
+        ["GET /metrics"] = [401, 403, 403, 200, 403, 401, 401],
     };
+
+    [Fact]
+    public async Task The_metrics_endpoint_serves_prometheus_text_with_request_and_pipeline_metrics_to_an_admin()
+    {
+        using var warm = fx.Client("auditor");
+        (await warm.GetAsync("/v1/agents")).EnsureSuccessStatusCode();
+        using var admin = fx.Client("admin");
+        string text = "";
+        // The exporter caches a scrape briefly; the request above shows up in a later one.
+        for (var attempt = 0; attempt < 20 && !text.Contains("http_server_request_duration_seconds_bucket", StringComparison.Ordinal); attempt++)
+        {
+            using var response = await admin.GetAsync("/metrics");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
+            text = await response.Content.ReadAsStringAsync();
+            await Task.Delay(300);
+        }
+        Assert.Contains("http_server_request_duration_seconds_bucket", text, StringComparison.Ordinal);
+        Assert.Contains("service_name=\"query-api\"", text, StringComparison.Ordinal);
+        Assert.Contains("auditpipeline_api_", text, StringComparison.Ordinal);
+    }
 
     [Fact]
     public async Task Every_endpoint_answers_every_role_and_key_state_as_the_matrix_says()
