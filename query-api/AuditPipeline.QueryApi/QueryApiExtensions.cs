@@ -28,9 +28,12 @@ public static class QueryApiExtensions
             .Validate(o => o.DefaultPageSize <= o.MaxPageSize, "QueryApi:DefaultPageSize must not exceed QueryApi:MaxPageSize.").ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<StoreOptions>>().Value.ConnectionString));
-        services.AddSingleton<IEventStore>(sp => new PostgresEventStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new PostgresEventStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<PostgresEventStore>());
+        services.AddSingleton<IStreamWriter>(sp => sp.GetRequiredService<PostgresEventStore>());
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<AlertLog>();
+        services.AddSingleton<IncidentReadModel>();
         services.AddSingleton<WhyAuthorizedQuery>();
         services.AddSingleton<AgentScopes>();
         services.AddSingleton<ChainVerifier>();
