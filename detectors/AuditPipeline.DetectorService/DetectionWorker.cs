@@ -169,7 +169,7 @@ public sealed class DetectionWorker(
         {
             return;
         }
-        var result = await alerts.AppendAsync(output, "detectors", ct);
+        var result = await alerts.AppendAsync(output, ct);
         foreach (var alert in output)
         {
             logger.LogWarning("Alert {Change}: {Title} (incident {Incident}, severity {Severity})",

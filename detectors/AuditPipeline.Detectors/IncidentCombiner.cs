@@ -128,18 +128,6 @@ public sealed class IncidentCombiner(DetectorOptions options)
         }
     }
 
-    /// <summary>A person's acknowledge or resolve of an open incident, as the alert event to append.</summary>
-    public static AgentAlert PersonChange(AgentAlert latest, AlertChange change, string actor, string? note, DateTimeOffset at) => latest with
-    {
-        EventId = Guid.CreateVersion7(at),
-        Change = change,
-        Actor = actor,
-        Note = note,
-        At = at,
-        Summary = $"{WireNames.Of(change)} by {actor}{(string.IsNullOrWhiteSpace(note) ? "" : $": {note}")}",
-        Evidence = [],
-    };
-
     public static Guid DeterministicId(string text)
     {
         Span<byte> hash = stackalloc byte[32];

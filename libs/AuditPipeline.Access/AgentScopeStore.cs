@@ -43,7 +43,7 @@ public sealed class AgentScopeStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>Moves an agent to another team and owner, recorded as an agent-scope.v1 event with who and why.</summary>
-    public async Task<AgentScopeChanged> ChangeAsync(IEventStore store, string agentId, string? team, string? owner, string actor, string reason, TimeProvider clock, CancellationToken ct)
+    public async Task<AgentScopeChanged> ChangeAsync(IStreamWriter store, string agentId, string? team, string? owner, string actor, string reason, TimeProvider clock, CancellationToken ct)
     {
         var current = await FindAsync(agentId, ct) ?? throw new ArgumentException($"no agent '{agentId}' has acted yet, so it has no scope to change");
         var now = Timestamps.ToUtcMicroseconds(clock.GetUtcNow());
@@ -53,8 +53,9 @@ public sealed class AgentScopeStore(NpgsqlDataSource dataSource)
             PreviousTeam = current.Team, PreviousOwner = current.Owner, Actor = actor, Reason = reason,
         };
         var payload = ContractJson.SerializeCanonical(change);
-        await store.AppendAsync([new IncomingEvent(change.EventId, AgentScopeChanged.StreamOf(agentId), AgentScopeChanged.TypeName, now, payload,
-            new SourceMessage(new SourcePosition("auditctl", 0, 0), null, payload))], [], ct);
+        // Any version: the scope itself (audit.agent_scope) is moved by append_commit from the event, whatever came before.
+        await store.AppendToStreamAsync(AgentScopeChanged.StreamOf(agentId), ExpectedVersion.Any,
+            [new NewStreamEvent(change.EventId, AgentScopeChanged.TypeName, now, payload)], ct);
         return change;
     }
 }

@@ -13,8 +13,11 @@ namespace AuditPipeline.EventStore;
 /// drop duplicates, chain each agent's new events from its stored head, binary-COPY the rows, let
 /// <c>audit.append_commit</c> check them and advance the heads, record quarantine entries, commit.
 /// </summary>
-public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider clock, int quarantineMaxRawBytes = 64 * 1024) : IEventStore
+public sealed partial class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider clock, int quarantineMaxRawBytes = 64 * 1024) : IEventStore, IStreamWriter
 {
+    /// <summary>An event on its way into the log, whichever writer it came from; Index points back into the caller's list.</summary>
+    private sealed record Pending(int Index, Guid EventId, string StreamId, string EventType, DateTimeOffset OccurredAt, byte[] Payload);
+
     private readonly ConcurrentDictionary<(int Year, int Month), bool> _monthsWithPartitions = new();
 
     public async Task<AppendResult> AppendAsync(
@@ -47,26 +50,13 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
         // Taken after the lock so recorded_at follows the commit order of appends.
         var recordedAt = Timestamps.ToUtcMicroseconds(clock.GetUtcNow());
 
-        var (fresh, duplicates, conflicts) = await SeparateDuplicatesAsync(conn, tx, events, ct);
+        var pending = events.Select((e, i) => new Pending(i, e.EventId, e.StreamId, e.EventType, e.OccurredAt, e.Payload)).ToList();
+        var (fresh, duplicates, refused) = await SeparateDuplicatesAsync(conn, tx, pending, ct);
+        var conflicts = refused.Select(r => new QuarantineEntry(events[r.Index].Source, r.Rejection)).ToList();
         var allRejects = conflicts.Count == 0 ? rejects : [.. rejects, .. conflicts];
 
-        var head = new LogPosition(nextSeq - 1);
-        if (fresh.Count > 0)
-        {
-            await EnsurePartitionAsync(conn, tx, recordedAt, ct);
-            var heads = await ReadHeadsAsync(conn, tx, fresh, ct);
-            var rows = Chain(fresh, heads, nextSeq, recordedAt);
-            await CopyEventsAsync(conn, rows, recordedAt, ct);
-            await CopyEventIdsAsync(conn, rows, ct);
-            // The database checks the rows (dense, allowed for this role, each continuing its chain)
-            // and only then moves the chain heads and the log head: no service role can move them itself.
-            await using var commit = new NpgsqlCommand(StoreSql.AppendCommit, conn, tx);
-            commit.Parameters.AddWithValue("first", nextSeq);
-            commit.Parameters.AddWithValue("next", nextSeq + rows.Count);
-            commit.Parameters.AddWithValue("recorded_at", recordedAt);
-            await commit.ExecuteNonQueryAsync(ct);
-            head = new LogPosition(nextSeq + rows.Count - 1);
-        }
+        var heads = fresh.Count > 0 ? await ReadHeadsAsync(conn, tx, fresh, ct) : [];
+        var head = await WriteRowsAsync(conn, tx, fresh, heads, nextSeq, recordedAt, ct);
         if (allRejects.Count > 0)
         {
             await InsertQuarantineAsync(conn, tx, allRejects, recordedAt, ct);
@@ -76,17 +66,39 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
         return new AppendResult(fresh.Count, duplicates, conflicts, head);
     }
 
+    /// <summary>Chains and copies the fresh events, then lets audit.append_commit check them; returns the new log head.</summary>
+    private async Task<LogPosition> WriteRowsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, List<Pending> fresh,
+        Dictionary<string, StreamHead> heads, long nextSeq, DateTimeOffset recordedAt, CancellationToken ct)
+    {
+        if (fresh.Count == 0)
+        {
+            return new LogPosition(nextSeq - 1);
+        }
+        await EnsurePartitionAsync(conn, tx, recordedAt, ct);
+        var rows = Chain(fresh, heads, nextSeq, recordedAt);
+        await CopyEventsAsync(conn, rows, recordedAt, ct);
+        await CopyEventIdsAsync(conn, rows, ct);
+        // The database checks the rows (dense, allowed for this role, each continuing its chain)
+        // and only then moves the chain heads and the log head: no service role can move them itself.
+        await using var commit = new NpgsqlCommand(StoreSql.AppendCommit, conn, tx);
+        commit.Parameters.AddWithValue("first", nextSeq);
+        commit.Parameters.AddWithValue("next", nextSeq + rows.Count);
+        commit.Parameters.AddWithValue("recorded_at", recordedAt);
+        await commit.ExecuteNonQueryAsync(ct);
+        return new LogPosition(nextSeq + rows.Count - 1);
+    }
+
     /// <summary>
     /// First occurrence of an id wins, within the batch and against the store. A repeat with the
     /// same canonical bytes is a redelivery (dropped); with different bytes it is a conflict. An id
     /// whose month left the hot store is compared with the digest the drop kept; it is never
     /// inserted again (the id table would refuse it and stop the batch).
     /// </summary>
-    private static async Task<(List<IncomingEvent> Fresh, int Duplicates, List<QuarantineEntry> Conflicts)> SeparateDuplicatesAsync(
-        NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<IncomingEvent> events, CancellationToken ct)
+    private static async Task<(List<Pending> Fresh, int Duplicates, List<(int Index, Rejection Rejection)> Conflicts)> SeparateDuplicatesAsync(
+        NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<Pending> events, CancellationToken ct)
     {
-        var fresh = new List<IncomingEvent>(events.Count);
-        var conflicts = new List<QuarantineEntry>();
+        var fresh = new List<Pending>(events.Count);
+        var conflicts = new List<(int, Rejection)>();
         var duplicates = 0;
         if (events.Count == 0)
         {
@@ -110,7 +122,7 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
         }
         var storedPayloads = stored.Count == 0 ? [] : await ReadPayloadsAsync(conn, tx, stored, ct);
 
-        var seenInBatch = new Dictionary<Guid, IncomingEvent>();
+        var seenInBatch = new Dictionary<Guid, Pending>();
         foreach (var e in events)
         {
             var verdict = storedPayloads.TryGetValue(e.EventId, out var p) ? Compare(p, e.Payload)
@@ -128,13 +140,13 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
                     duplicates++;
                     break;
                 case Repeat.Different:
-                    conflicts.Add(new QuarantineEntry(e.Source, new Rejection(
+                    conflicts.Add((e.Index, new Rejection(
                         RejectCodes.ConflictingDuplicate,
                         $"Event id {e.EventId} was already stored with different content; the first version is kept.",
                         e.EventId)));
                     break;
                 default:
-                    conflicts.Add(new QuarantineEntry(e.Source, new Rejection(
+                    conflicts.Add((e.Index, new Rejection(
                         RejectCodes.ArchivedDuplicate,
                         $"Event id {e.EventId} is already stored at position {stored[e.EventId]}, in a month dropped from the hot store before "
                         + "digests were kept; it is not stored again. Compare it with the archive segment (auditctl archive list).",
@@ -180,7 +192,7 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
     private sealed record StreamHead(long Version, byte[] Hash);
 
     private static async Task<Dictionary<string, StreamHead>> ReadHeadsAsync(
-        NpgsqlConnection conn, NpgsqlTransaction tx, List<IncomingEvent> fresh, CancellationToken ct)
+        NpgsqlConnection conn, NpgsqlTransaction tx, List<Pending> fresh, CancellationToken ct)
     {
         var heads = new Dictionary<string, StreamHead>(StringComparer.Ordinal);
         await using var cmd = new NpgsqlCommand(StoreSql.ReadStreamHeads, conn, tx);
@@ -193,10 +205,10 @@ public sealed class PostgresEventStore(NpgsqlDataSource dataSource, TimeProvider
         return heads;
     }
 
-    private sealed record ChainedRow(IncomingEvent Event, long GlobalSeq, long Version, byte[] PrevHash, byte[] Hash);
+    private sealed record ChainedRow(Pending Event, long GlobalSeq, long Version, byte[] PrevHash, byte[] Hash);
 
     private static List<ChainedRow> Chain(
-        List<IncomingEvent> fresh, Dictionary<string, StreamHead> storedHeads, long firstSeq, DateTimeOffset recordedAt)
+        List<Pending> fresh, Dictionary<string, StreamHead> storedHeads, long firstSeq, DateTimeOffset recordedAt)
     {
         var rows = new List<ChainedRow>(fresh.Count);
         var tips = new Dictionary<string, StreamHead>(storedHeads, StringComparer.Ordinal);

@@ -12,6 +12,9 @@ public static class StoreSql
     public static string EnsurePartitions => Files["ensure_partitions"];
     public static string FindEventIds => Files["find_event_ids"];
     public static string FindPositionBefore => Files["find_position_before"];
+    public static string IncidentsList => Files["incidents_list"];
+    public static string IncidentsReadStreams => Files["incidents_read_streams"];
+    public static string IncidentsUpsert => Files["incidents_upsert"];
     public static string InsertQuarantine => Files["insert_quarantine"];
     public static string ListQuarantine => Files["list_quarantine"];
     public static string LockLogHead => Files["lock_log_head"];
@@ -25,6 +28,7 @@ public static class StoreSql
     public static string ReadCheckpoint => Files["read_checkpoint"];
     public static string ReadEventsAfter => Files["read_events_after"];
     public static string ReadPayloadsBySeq => Files["read_payloads_by_seq"];
+    public static string ReadStream => Files["read_stream"];
     public static string ReadStreamHeads => Files["read_stream_heads"];
     public static string ReadSubscriptionLag => Files["read_subscription_lag"];
     public static string RecordQuarantineReplay => Files["record_quarantine_replay"];

@@ -35,7 +35,7 @@ public sealed record SealedMonth(DateOnly Month, string Segment, string Manifest
 /// the month was sealed, its segment verifies offline and matches what was recorded at sealing,
 /// and no legal hold covers any of its events.
 /// </summary>
-public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore store, TimeProvider clock)
+public sealed class RetentionService(NpgsqlDataSource dataSource, IStreamWriter store, TimeProvider clock)
 {
     /// <summary>How long after a month ends it counts as closed (late, clock-skewed appends land first).</summary>
     public static readonly TimeSpan CloseAfter = TimeSpan.FromDays(1);
@@ -542,8 +542,9 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IEventStore st
     public async Task RecordAsync(RetentionRecorded r, CancellationToken ct)
     {
         var payload = ContractJson.SerializeCanonical(r);
-        await store.AppendAsync([new IncomingEvent(r.EventId, RetentionRecorded.Stream, RetentionRecorded.TypeName, r.At, payload,
-            new SourceMessage(new SourcePosition("retention", 0, 0), null, payload))], [], ct);
+        // Any version: the retention log is a log, not an aggregate; a hold's own transitions are
+        // guarded by audit.legal_holds (audit.release_legal_hold releases an active hold once).
+        await store.AppendToStreamAsync(RetentionRecorded.Stream, ExpectedVersion.Any, [new NewStreamEvent(r.EventId, RetentionRecorded.TypeName, r.At, payload)], ct);
     }
 
     private static (DateTimeOffset From, DateTimeOffset To) Bounds(DateOnly month)

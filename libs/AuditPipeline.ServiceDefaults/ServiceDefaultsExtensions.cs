@@ -13,7 +13,7 @@ public static class ServiceDefaultsExtensions
 {
     /// <summary>
     /// Secrets as files, the clock, the store's options (validated at start) and its data source
-    /// (named after the service, so each shows in pg_stat_activity), the event store, Kafka settings
+    /// (named after the service, so each shows in pg_stat_activity), the event store (both write interfaces), Kafka settings
     /// and telemetry. <paramref name="web"/>: the service is an ASP.NET Core app (request metrics and
     /// traces, the /metrics endpoint).
     /// </summary>
@@ -33,8 +33,11 @@ public static class ServiceDefaultsExtensions
             }
             return new NpgsqlDataSourceBuilder(connection.ConnectionString).Build();
         });
-        services.AddSingleton<IEventStore>(sp => new PostgresEventStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<TimeProvider>(),
+        services.AddSingleton(sp => new PostgresEventStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<StoreOptions>>().Value.QuarantineMaxRawBytes));
+        // One store, two narrow doors: ingest's batch append, and stream writes with an expected version.
+        services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<PostgresEventStore>());
+        services.AddSingleton<IStreamWriter>(sp => sp.GetRequiredService<PostgresEventStore>());
         services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section);
         Telemetry.Add(builder, serviceName, web);
         return builder;

@@ -7,8 +7,9 @@ using NpgsqlTypes;
 namespace AuditPipeline.Projections;
 
 /// <summary>
-/// Store → PostgreSQL read models: the agent inventory (<c>audit_read.agents</c>) and the
-/// authorization index (<c>audit_read.authorizations</c>, what why-authorized reads). One
+/// Store → PostgreSQL read models: the agent inventory (<c>audit_read.agents</c>), the
+/// authorization index (<c>audit_read.authorizations</c>, what why-authorized reads) and the
+/// incidents (<c>audit_read.incidents</c>, see <see cref="IncidentReadModel"/>). One
 /// transaction per batch. Idempotent: authorizations are keyed by event id, and an agent's
 /// totals only take events above the position it has already counted.
 /// </summary>
@@ -21,13 +22,23 @@ public sealed class ReadModelProjection(NpgsqlDataSource dataSource)
         var actions = batch.Where(e => e.EventType == AgentActionOccurred.TypeName)
             .Select(e => (Stored: e, Event: ContractJson.Deserialize(e.Payload)))
             .ToList();
-        if (actions.Count == 0)
+        var alerts = batch.Any(e => e.EventType == AgentAlert.TypeName);
+        if (actions.Count == 0 && !alerts)
         {
             return;
         }
 
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
+        if (alerts)
+        {
+            await IncidentReadModel.ProjectAsync(conn, tx, batch, ct);
+        }
+        if (actions.Count == 0)
+        {
+            await tx.CommitAsync(ct);
+            return;
+        }
         var counted = await LockAgentsAsync(conn, tx, actions.Select(a => a.Event.Agent.Id).Distinct().ToArray(), ct);
         await InsertAuthorizationsAsync(conn, tx, actions, ct);
         await UpsertAgentsAsync(conn, tx, actions.Where(a => a.Stored.GlobalSeq > counted.GetValueOrDefault(a.Event.Agent.Id)).ToList(), ct);

@@ -26,6 +26,7 @@ public static class QueryApiExtensions
             .Validate(o => o.DefaultPageSize <= o.MaxPageSize, "QueryApi:DefaultPageSize must not exceed QueryApi:MaxPageSize.").ValidateOnStart();
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<AlertLog>();
+        services.AddSingleton<IncidentReadModel>();
         services.AddSingleton<WhyAuthorizedQuery>();
         services.AddSingleton(sp => new WhyAuthorizedService(sp.GetRequiredService<WhyAuthorizedQuery>(),
             sp.GetRequiredService<IOptions<QueryApiOptions>>().Value.ArchiveDirectory is { Length: > 0 } root ? new AuditPipeline.Retention.ArchiveLayout(root) : null,

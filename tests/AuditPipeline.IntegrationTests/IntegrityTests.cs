@@ -244,7 +244,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         await IntegrityKit.LoadAsync(ds, fleet, 1500);
         var incident = Guid.NewGuid();
         var alerts = new AlertLog(ds, new PostgresEventStore(ds, TimeProvider.System));
-        await alerts.AppendAsync([TestScenarios.VolumeAlert(incident, fleet.Agents[2].Id, DateTimeOffset.UtcNow), TestScenarios.VolumeAlert(incident, fleet.Agents[2].Id, DateTimeOffset.UtcNow, AlertChange.Acknowledged, "carol@example.com")], "test", default);
+        await alerts.AppendAsync([TestScenarios.VolumeAlert(incident, fleet.Agents[2].Id, DateTimeOffset.UtcNow), TestScenarios.VolumeAlert(incident, fleet.Agents[2].Id, DateTimeOffset.UtcNow, AlertChange.Acknowledged, "carol@example.com")], default);
         await IntegrityKit.LoadAsync(ds, fleet, 500);
         await IntegrityKit.ProjectTreeAsync(ds);
         var keyFile = await WriteKeyAsync();
@@ -344,7 +344,7 @@ public sealed class IntegrityTests(PipelineFixture fx) : IDisposable
         await IntegrityKit.LoadAsync(ds, fleet, 3000);
         var chosen = fleet.Agents[4];
         var incident = Guid.NewGuid();
-        await new AlertLog(ds, new PostgresEventStore(ds, TimeProvider.System)).AppendAsync([TestScenarios.VolumeAlert(incident, chosen.Id, DateTimeOffset.UtcNow)], "test", default);
+        await new AlertLog(ds, new PostgresEventStore(ds, TimeProvider.System)).AppendAsync([TestScenarios.VolumeAlert(incident, chosen.Id, DateTimeOffset.UtcNow)], default);
         await IntegrityKit.LoadAsync(ds, fleet, 1000);
         await IntegrityKit.ProjectTreeAsync(ds);
         await new ReadModelProjectionRunner(ds).RunAsync();

@@ -38,7 +38,7 @@ public sealed partial class SoakTests
             ledger.Track(ContractJson.Deserialize(e.Payload))(Acknowledged());
         }
         var alerts = new AlertLog(ds, store);
-        await alerts.AppendAsync([TestScenarios.VolumeAlert(Guid.CreateVersion7(), runaway, DateTimeOffset.UtcNow)], "test", default);
+        await alerts.AppendAsync([TestScenarios.VolumeAlert(Guid.CreateVersion7(), runaway, DateTimeOffset.UtcNow)], default);
         await ProjectAndSignAsync(servers, ds, http);
         var api = new ApiProbe(new Uri($"http://127.0.0.1:{PostgresServer.FreePort()}/"), http); // nothing listens there
         var checks = new SoakChecks(servers, probe, api, ledger, apiTimeout: TimeSpan.FromSeconds(1));
@@ -61,7 +61,7 @@ public sealed partial class SoakTests
         var (doubled, edited) = (events[10].EventId, events[20].EventId);
         // Before the doubled row: past it, the store refuses appends (a row beyond the log head).
         await alerts.AppendAsync([TestScenarios.VolumeAlert(Guid.CreateVersion7(), runaway, DateTimeOffset.UtcNow),
-            TestScenarios.VolumeAlert(Guid.CreateVersion7(), fleet.Agents[0].Id, DateTimeOffset.UtcNow)], "test", default);
+            TestScenarios.VolumeAlert(Guid.CreateVersion7(), fleet.Agents[0].Id, DateTimeOffset.UtcNow)], default);
         await servers.Store.ExecAsAdminAsync($"""
             SET session_replication_role = replica;
             INSERT INTO audit.events SELECT global_seq + 100000, stream_id, version, event_id, event_type, occurred_at, recorded_at, payload, prev_hash, hash

@@ -65,7 +65,7 @@ public sealed class ApiFixture : IAsyncLifetime, IDisposable
         PaymentsIncident = Guid.CreateVersion7();
         SupportIncident = Guid.CreateVersion7();
         MatrixIncident = Guid.CreateVersion7();
-        await alerts.AppendAsync([TestScenarios.VolumeAlert(PaymentsIncident, "agent-0000", now), TestScenarios.VolumeAlert(SupportIncident, "agent-0001", now), TestScenarios.VolumeAlert(MatrixIncident, "agent-0005", now)], "test", default);
+        await alerts.AppendAsync([TestScenarios.VolumeAlert(PaymentsIncident, "agent-0000", now), TestScenarios.VolumeAlert(SupportIncident, "agent-0001", now), TestScenarios.VolumeAlert(MatrixIncident, "agent-0005", now)], default);
 
         await new StoreSubscription(ds, ClickHouseActionsProjection.SubscriptionName, new ClickHouseActionsProjection(clickHouse).HandleAsync,
             new SubscriptionOptions { StopWhenCaughtUp = true }).RunAsync(default);

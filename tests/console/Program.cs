@@ -43,7 +43,7 @@ foreach (var chunk in demo.Events.Chunk(5000))
     var actions = chunk.Select(e => ContractJson.Deserialize(e.Payload)).ToList();
     await eventStore.AppendAsync(await redactor.RedactAsync(actions, chunk, default), [], default);
 }
-await new AlertLog(ds, eventStore).AppendAsync(demo.Alerts, "console-e2e", default);
+await new AlertLog(ds, eventStore).AppendAsync(demo.Alerts, default);
 foreach (var (name, handler) in new (string, EventBatchHandler)[]
          {
              (ClickHouseActionsProjection.SubscriptionName, new ClickHouseActionsProjection(clickHouse).HandleAsync),

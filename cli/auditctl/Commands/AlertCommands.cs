@@ -2,11 +2,15 @@ using System.CommandLine;
 using System.Globalization;
 using AuditPipeline.Contracts;
 using AuditPipeline.EventStore;
-using AuditPipeline.Detectors;
 
 namespace AuditPipeline.Cli.Commands;
 
-/// <summary><c>auditctl alerts list|show|ack|resolve</c>: incidents from the alert events in the store.</summary>
+/// <summary>
+/// <c>auditctl alerts list|show|ack|resolve</c>. The list reads the incidents read model; show, ack
+/// and resolve fold the incident's own stream, and ack/resolve append expecting the version they
+/// read: exit 1 when there is no such incident or it is closed, 2 on bad input or a store error,
+/// 3 when the incident changed concurrently (nothing was written; read it again).
+/// </summary>
 internal static class AlertCommands
 {
     public static Command Create()
@@ -19,7 +23,12 @@ internal static class AlertCommands
         return command;
     }
 
+    public const int ConflictExitCode = 3;
+
     private static Option<int> SinceHours() => new("--since-hours") { Description = "Look back this many hours", DefaultValueFactory = _ => 24 * 7 };
+
+    // Accepted so existing scripts keep working: one incident is read from its whole stream, whatever its age.
+    private static Option<int> IgnoredSinceHours() => new("--since-hours") { Hidden = true };
 
     private static Command List()
     {
@@ -28,14 +37,15 @@ internal static class AlertCommands
         var command = new Command("list", "Incidents, newest first: open ones unless --all") { all, since };
         command.SetAction((parse, ct) => CliRun.Guarded($"alerts {command.Name}", async () =>
         {
-            var incidents = await Log().IncidentsAsync(DateTimeOffset.UtcNow.AddHours(-parse.GetValue(since)), ct);
-            var shown = incidents.Where(i => parse.GetValue(all) || i.Open).ToList();
+            var source = CliSettings.AppDataSource();
+            var shown = await new IncidentReadModel(source).ListAsync(
+                new IncidentQuery(DateTimeOffset.UtcNow.AddHours(-parse.GetValue(since)), int.MaxValue) { OpenOnly = !parse.GetValue(all) }, ct);
             Console.WriteLine($"{shown.Count} {(parse.GetValue(all) ? "" : "open ")}incidents");
             foreach (var i in shown)
             {
-                var state = i.Open ? i.AcknowledgedBy is { } by ? $"acknowledged by {by}" : "open" : WireNames.Of(i.Latest.Change);
+                var state = i.Status == "acknowledged" ? $"acknowledged by {i.AcknowledgedBy}" : i.Status;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{i.Opened.IncidentId}  {WireNames.Of(i.Severity),-8} {state,-12} since {i.Opened.StartedAt:yyyy-MM-dd HH:mm}  [{string.Join(',', i.Latest.Categories)}]  {i.Latest.Title}"));
+                    $"{i.IncidentId}  {i.Severity,-8} {state,-12} since {i.StartedAt:yyyy-MM-dd HH:mm}  [{string.Join(',', i.Categories)}]  {i.Title}"));
             }
             return 0;
         }));
@@ -45,11 +55,10 @@ internal static class AlertCommands
     private static Command Show()
     {
         var id = new Argument<Guid>("incident-id") { Description = "The incident id (from alerts list)" };
-        var since = SinceHours();
-        var command = new Command("show", "An incident's history and the evidence behind each change") { id, since };
+        var command = new Command("show", "An incident's history and the evidence behind each change") { id, IgnoredSinceHours() };
         command.SetAction((parse, ct) => CliRun.Guarded($"alerts {command.Name}", async () =>
         {
-            var incident = await FindAsync(parse.GetValue(id), parse.GetValue(since), ct);
+            var incident = await FindAsync(Log(), parse.GetValue(id), ct);
             if (incident is null)
             {
                 return 1;
@@ -91,8 +100,7 @@ internal static class AlertCommands
         var id = new Argument<Guid>("incident-id") { Description = "The incident id (from alerts list)" };
         var by = new Option<string>("--by") { Description = "Who does this (recorded in the event)", Required = true };
         var note = new Option<string?>("--note") { Description = "Why, for the record" };
-        var since = SinceHours();
-        var command = new Command(name, description) { id, by, note, since };
+        var command = new Command(name, description) { id, by, note, IgnoredSinceHours() };
         command.SetAction((parse, ct) => CliRun.Guarded($"alerts {command.Name}", async () =>
         {
             var actor = parse.GetValue(by)!.Trim();
@@ -101,31 +109,36 @@ internal static class AlertCommands
                 Console.Error.WriteLine("--by must be 1–200 printable characters");
                 return 2;
             }
-            var incident = await FindAsync(parse.GetValue(id), parse.GetValue(since), ct);
+            var log = Log();
+            var incident = await FindAsync(log, parse.GetValue(id), ct);
             if (incident is null)
             {
                 return 1;
             }
-            if (!incident.Open)
+            switch (await log.ChangeAsync(incident, change, actor, parse.GetValue(note), DateTimeOffset.UtcNow, ct))
             {
-                Console.Error.WriteLine($"incident {incident.Opened.IncidentId} is already {WireNames.Of(incident.Latest.Change)}");
-                return 1;
+                case IncidentChangeOutcome.Changed changed:
+                    Console.WriteLine($"incident {incident.IncidentId} {WireNames.Of(change)} by {actor} (event {changed.Change.EventId})");
+                    return 0;
+                case IncidentChangeOutcome.Refused refused:
+                    Console.Error.WriteLine(refused.Reason);
+                    return 1;
+                case IncidentChangeOutcome.Conflict conflict:
+                    Console.Error.WriteLine($"alerts {command.Name}: incident {incident.IncidentId} changed while you acted (version {incident.Version} read, now {conflict.ActualVersion}); nothing was recorded, run alerts show and try again");
+                    return ConflictExitCode;
+                default:
+                    throw new InvalidOperationException("unexpected outcome");
             }
-            var alert = IncidentCombiner.PersonChange(incident.Latest, change, actor, parse.GetValue(note), DateTimeOffset.UtcNow);
-            await Log().AppendAsync([alert], "auditctl", ct);
-            Console.WriteLine($"incident {incident.Opened.IncidentId} {WireNames.Of(change)} by {actor} (event {alert.EventId})");
-            return 0;
         }));
         return command;
     }
 
-    private static async Task<IncidentState?> FindAsync(Guid id, int sinceHours, CancellationToken ct)
+    private static async Task<IncidentState?> FindAsync(AlertLog log, Guid id, CancellationToken ct)
     {
-        var incidents = await Log().IncidentsAsync(DateTimeOffset.UtcNow.AddHours(-sinceHours), ct);
-        var incident = incidents.FirstOrDefault(i => i.Opened.IncidentId == id);
+        var incident = await log.LoadAsync(id, ct);
         if (incident is null)
         {
-            Console.Error.WriteLine($"no incident {id} in the last {sinceHours} hours");
+            Console.Error.WriteLine($"no incident {id}");
         }
         return incident;
     }

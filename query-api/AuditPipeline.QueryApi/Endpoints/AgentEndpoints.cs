@@ -44,7 +44,7 @@ public static class AgentEndpoints
         }).WithSummary("The agent inventory: owner, team, tier, volumes, unowned flag; filter by owner, team, unowned");
 
         group.MapGet("/{agentId}", async (string agentId, HttpContext http, NpgsqlDataSource db, ClickHouseClient clickHouse, AgentScopes scopes,
-            AlertLog alerts, TimeProvider clock, IOptions<QueryApiOptions> options, CancellationToken ct) =>
+            IncidentReadModel incidents, TimeProvider clock, IOptions<QueryApiOptions> options, CancellationToken ct) =>
         {
             QueryInput.Id(agentId, "agentId");
             if (!await scopes.AllowsAsync(http.User, agentId, ct) || await FindAsync(db, agentId, ct) is not { } agent)
@@ -58,8 +58,8 @@ public static class AgentEndpoints
             var volume = tsv.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split('\t')).Select(f => new HourlyVolume(
                 DateTimeOffset.FromUnixTimeSeconds(long.Parse(f[0], CultureInfo.InvariantCulture)),
                 long.Parse(f[1], CultureInfo.InvariantCulture), long.Parse(f[2], CultureInfo.InvariantCulture))).ToList();
-            var open = (await alerts.IncidentsAsync(clock.GetUtcNow().AddDays(-options.Value.AlertLookbackDays), ct))
-                .Where(i => i.Open && i.Opened.AgentId == agentId).Select(IncidentSummary.From).ToList();
+            var open = (await incidents.ListAsync(AlertEndpoints.Query(http, clock, options.Value, options.Value.MaxPageSize) with { OpenOnly = true, AgentId = agentId }, ct))
+                .Select(IncidentSummary.From).ToList();
             return Results.Ok(new AgentDetail(agent, volume, open));
         }).WithSummary("One agent: inventory, hourly volume over the last 24 hours, open alerts");
     }
