@@ -1,5 +1,6 @@
 using AuditPipeline.Contracts;
 using AuditPipeline.EventStore;
+using AuditPipeline.Resilience;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -44,26 +45,17 @@ public sealed class AlertDispatchWorker(
         foreach (var e in batch)
         {
             var alert = ContractJson.DeserializeAlert(e.Payload);
-            var delay = TimeSpan.FromMilliseconds(250);
-            for (var attempt = 1; ; attempt++)
+            var retry = RetryPolicies.Create(Backoff.UpTo(TimeSpan.FromMilliseconds(250), options.Value.MaxRetryDelayMs),
+                ex => ex is not PermanentDeliveryException && (ex is not OperationCanceledException || !ct.IsCancellationRequested),
+                wait => logger.LogWarning("Alert {AlertId} delivery to {Sink} failed (attempt {Attempt}: {Error}); retrying in {Delay} ms",
+                    alert.EventId, sink.SubscriptionName, wait.Attempt + 1, wait.Error.Message, (int)wait.Delay.TotalMilliseconds));
+            try
             {
-                try
-                {
-                    await sink.DeliverAsync(alert, e.Payload, ct);
-                    break;
-                }
-                catch (PermanentDeliveryException ex)
-                {
-                    logger.LogError("Alert {AlertId} not delivered to {Sink}: {Error}; skipped (it stays in the store)", alert.EventId, sink.SubscriptionName, ex.Message);
-                    break;
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
-                {
-                    logger.LogWarning("Alert {AlertId} delivery to {Sink} failed (attempt {Attempt}: {Error}); retrying in {Delay} ms",
-                        alert.EventId, sink.SubscriptionName, attempt, ex.Message, (int)delay.TotalMilliseconds);
-                    await Task.Delay(delay, ct);
-                    delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, options.Value.MaxRetryDelayMs));
-                }
+                await retry.ExecuteAsync(async (CancellationToken token) => await sink.DeliverAsync(alert, e.Payload, token), ct);
+            }
+            catch (PermanentDeliveryException ex)
+            {
+                logger.LogError("Alert {AlertId} not delivered to {Sink}: {Error}; skipped (it stays in the store)", alert.EventId, sink.SubscriptionName, ex.Message);
             }
         }
     }

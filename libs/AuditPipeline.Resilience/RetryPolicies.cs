@@ -28,7 +28,12 @@ public static class RetryPolicies
     /// times (by default until they stop); anything else, and the last failure, is thrown.
     /// </summary>
     public static ResiliencePipeline Create(
-        Backoff backoff, Func<Exception, bool> shouldRetry, Action<RetryWait> onWait, int maxRetries = int.MaxValue, TimeProvider? clock = null)
+        Backoff backoff, Func<Exception, bool> shouldRetry, Action<RetryWait> onWait, int maxRetries = int.MaxValue, TimeProvider? clock = null) =>
+        Create(backoff, (ex, _) => shouldRetry(ex), onWait, maxRetries, clock);
+
+    /// <summary>As above, where whether to retry also depends on the attempt that failed (0 for the first).</summary>
+    public static ResiliencePipeline Create(
+        Backoff backoff, Func<Exception, int, bool> shouldRetry, Action<RetryWait> onWait, int maxRetries = int.MaxValue, TimeProvider? clock = null)
     {
         var builder = new ResiliencePipelineBuilder();
         if (clock is not null)
@@ -37,7 +42,7 @@ public static class RetryPolicies
         }
         return builder.AddRetry(new RetryStrategyOptions
         {
-            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && shouldRetry(ex)),
+            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && shouldRetry(ex, args.AttemptNumber)),
             BackoffType = DelayBackoffType.Exponential,
             UseJitter = true,
             Delay = backoff.First,
