@@ -1,9 +1,9 @@
 using AuditPipeline.Contracts;
 using AuditPipeline.EventStore;
-using Microsoft.Extensions.Hosting;
+using AuditPipeline.Resilience;
+using AuditPipeline.Subscriptions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace AuditPipeline.DetectorService;
 
@@ -15,55 +15,37 @@ namespace AuditPipeline.DetectorService;
 /// in the store and the topic. At-least-once: after a crash the last batch may be delivered
 /// again with the same idempotency key.
 /// </summary>
-public sealed class AlertDispatchWorker(
-    NpgsqlDataSource store, IEnumerable<IAlertSink> sinks, IOptions<AlertOptions> options, ILogger<AlertDispatchWorker> logger) : BackgroundService
+public sealed class AlertDispatchWorker(IEnumerable<IAlertSink> sinks, IOptions<AlertOptions> options, ILogger<AlertDispatchWorker> logger)
+    : ISubscriptionSource
 {
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(sinks.Select(sink => RunAsync(sink, stoppingToken)));
+    // A failed delivery batch restarts after about a second, as it always did; the delivery
+    // itself is retried within the batch with the Alerts:MaxRetryDelayMs backoff.
+    private static readonly Backoff RestartBackoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
 
-    private async Task RunAsync(IAlertSink sink, CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
+    public IEnumerable<HostedSubscription> Subscriptions => sinks.Select(sink =>
+        new HostedSubscription(sink.SubscriptionName, (batch, ct) => DeliverBatchAsync(sink, batch, ct))
         {
-            try
-            {
-                var subscription = new StoreSubscription(store, sink.SubscriptionName,
-                    (batch, ct) => DeliverBatchAsync(sink, batch, ct), new SubscriptionOptions { AlertsOnly = true, BatchSize = 500 });
-                await subscription.RunAsync(stoppingToken);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not OperationCanceledException)
-            {
-                logger.LogWarning("Alert delivery {Sink} failed ({Error}); restarting from its checkpoint", sink.SubscriptionName, ex.Message);
-                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
-            }
-        }
-    }
+            Kind = "Alert delivery",
+            Options = new SubscriptionOptions { AlertsOnly = true, BatchSize = 500 },
+            Restart = RestartBackoff,
+        }).ToList();
 
     private async Task DeliverBatchAsync(IAlertSink sink, IReadOnlyList<StoredEvent> batch, CancellationToken ct)
     {
         foreach (var e in batch)
         {
             var alert = ContractJson.DeserializeAlert(e.Payload);
-            var delay = TimeSpan.FromMilliseconds(250);
-            for (var attempt = 1; ; attempt++)
+            var retry = RetryPolicies.Create(Backoff.UpTo(TimeSpan.FromMilliseconds(250), options.Value.MaxRetryDelayMs),
+                ex => ex is not PermanentDeliveryException && (ex is not OperationCanceledException || !ct.IsCancellationRequested),
+                wait => logger.LogWarning("Alert {AlertId} delivery to {Sink} failed (attempt {Attempt}: {Error}); retrying in {Delay} ms",
+                    alert.EventId, sink.SubscriptionName, wait.Attempt + 1, wait.Error.Message, (int)wait.Delay.TotalMilliseconds));
+            try
             {
-                try
-                {
-                    await sink.DeliverAsync(alert, e.Payload, ct);
-                    break;
-                }
-                catch (PermanentDeliveryException ex)
-                {
-                    logger.LogError("Alert {AlertId} not delivered to {Sink}: {Error}; skipped (it stays in the store)", alert.EventId, sink.SubscriptionName, ex.Message);
-                    break;
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
-                {
-                    logger.LogWarning("Alert {AlertId} delivery to {Sink} failed (attempt {Attempt}: {Error}); retrying in {Delay} ms",
-                        alert.EventId, sink.SubscriptionName, attempt, ex.Message, (int)delay.TotalMilliseconds);
-                    await Task.Delay(delay, ct);
-                    delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, options.Value.MaxRetryDelayMs));
-                }
+                await retry.ExecuteAsync(async (CancellationToken token) => await sink.DeliverAsync(alert, e.Payload, token), ct);
+            }
+            catch (PermanentDeliveryException ex)
+            {
+                logger.LogError("Alert {AlertId} not delivered to {Sink}: {Error}; skipped (it stays in the store)", alert.EventId, sink.SubscriptionName, ex.Message);
             }
         }
     }

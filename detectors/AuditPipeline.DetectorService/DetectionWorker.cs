@@ -1,6 +1,8 @@
 using AuditPipeline.Contracts;
 using AuditPipeline.EventStore;
 using AuditPipeline.Detectors;
+using AuditPipeline.Resilience;
+using AuditPipeline.Subscriptions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -15,45 +17,49 @@ namespace AuditPipeline.DetectorService;
 /// events, so a restart continues open incidents instead of opening them again. Each batch's
 /// alert changes are appended to the store before the checkpoint moves (ids are deterministic,
 /// so a replayed batch's alerts are dropped as duplicates). Detector state is thus rebuildable
-/// from the store at any time.
+/// from the store at any time. The subscription runs in the process's <see cref="SubscriptionHost"/>;
+/// this service itself closes idle minutes beside it.
 /// </summary>
-public sealed class DetectionWorker(
-    NpgsqlDataSource store, AlertLog alerts, IOptions<DetectorOptions> detectorOptions,
-    IOptions<DetectionServiceOptions> options, TimeProvider clock, ILogger<DetectionWorker> logger) : BackgroundService
+public sealed class DetectionWorker : BackgroundService, ISubscriptionSource
 {
     public const string SubscriptionName = "detectors";
 
     private readonly SemaphoreSlim _engineLock = new(1, 1);
+    private readonly NpgsqlDataSource store;
+    private readonly AlertLog alerts;
+    private readonly IOptions<DetectorOptions> detectorOptions;
+    private readonly IOptions<DetectionServiceOptions> options;
+    private readonly TimeProvider clock;
+    private readonly ILogger<DetectionWorker> logger;
+    private readonly HostedSubscription _subscription;
     private DetectionEngine? _engine;
-    private StoreSubscription? _subscription;
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(RunSubscriptionAsync(stoppingToken), AdvanceWhenIdleAsync(stoppingToken));
-
-    private async Task RunSubscriptionAsync(CancellationToken stoppingToken)
+    public DetectionWorker(
+        NpgsqlDataSource store, AlertLog alerts, IOptions<DetectorOptions> detectorOptions,
+        IOptions<DetectionServiceOptions> options, TimeProvider clock, ILogger<DetectionWorker> logger)
     {
-        var delay = TimeSpan.FromMilliseconds(200);
-        while (!stoppingToken.IsCancellationRequested)
+        this.store = store;
+        this.alerts = alerts;
+        this.detectorOptions = detectorOptions;
+        this.options = options;
+        this.clock = clock;
+        this.logger = logger;
+        _subscription = new HostedSubscription(SubscriptionName, _ =>
         {
-            try
-            {
-                _subscription = new StoreSubscription(store, SubscriptionName, HandleAsync, new SubscriptionOptions
-                {
-                    BatchSize = options.Value.BatchSize,
-                    OnActivated = WarmUpAsync,
-                });
-                logger.LogInformation("Detectors starting (a standby until no other instance runs them)");
-                await _subscription.RunAsync(stoppingToken);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not OperationCanceledException)
-            {
-                logger.LogWarning("Detectors failed ({Error}); restarting from the checkpoint in {Delay} ms", ex.Message, (int)delay.TotalMilliseconds);
-                _engine = null;
-                await Task.Delay(delay, stoppingToken);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, options.Value.MaxRetryDelayMs));
-            }
-        }
+            // Until the warm-up on activation, no engine: a restart relearns from the checkpoint.
+            _engine = null;
+            return Task.FromResult<EventBatchHandler>(HandleAsync);
+        })
+        {
+            Kind = "Detectors",
+            Options = new SubscriptionOptions { BatchSize = options.Value.BatchSize, OnActivated = WarmUpAsync },
+            Restart = Backoff.UpTo(TimeSpan.FromMilliseconds(200), options.Value.MaxRetryDelayMs),
+        };
     }
+
+    public IEnumerable<HostedSubscription> Subscriptions => [_subscription];
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => AdvanceWhenIdleAsync(stoppingToken);
 
     /// <summary>Relearn from recent history, then take incident state from the stored alerts.</summary>
     private async Task WarmUpAsync(CancellationToken ct)
@@ -133,7 +139,7 @@ public sealed class DetectionWorker(
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, options.Value.IdleAdvanceSeconds / 3.0)), clock);
         while (await timer.WaitForNextTickAsync(ct))
         {
-            var subscription = _subscription;
+            var subscription = _subscription.Current;
             if (_engine is null || subscription is not { IsActive: true } || subscription.Position < subscription.Head)
             {
                 continue;

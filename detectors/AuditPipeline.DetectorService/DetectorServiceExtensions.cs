@@ -1,6 +1,7 @@
 using AuditPipeline.EventStore;
 using AuditPipeline.Kafka;
 using AuditPipeline.Detectors;
+using AuditPipeline.Subscriptions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -43,8 +44,10 @@ public static class DetectorServiceExtensions
             sinks.AddRange(alerts.Webhooks.Select(w => new WebhookAlertSink(http, w)));
             return sinks;
         });
-        services.AddHostedService<DetectionWorker>();
-        services.AddHostedService<AlertDispatchWorker>();
+        // Detection and every alert sink are subscriptions of the process's one host.
+        services.AddSubscriptionSource<DetectionWorker>();
+        services.AddSubscriptionSource<AlertDispatchWorker>();
+        services.AddSubscriptionHost();
         return builder;
     }
 }

@@ -4,6 +4,7 @@ using AuditPipeline.Contracts;
 using AuditPipeline.Contracts.Validation;
 using AuditPipeline.EventStore;
 using AuditPipeline.Kafka;
+using AuditPipeline.Resilience;
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
 
@@ -125,7 +126,6 @@ public sealed class IngestWorker(
         try
         {
             consumer.Subscribe(_options.Topic);
-            var consumeBackoff = TimeSpan.Zero;
             var maxWait = TimeSpan.FromMilliseconds(_options.BatchMaxWaitMs);
             while (!ct.IsCancellationRequested)
             {
@@ -154,7 +154,7 @@ public sealed class IngestWorker(
                             break;
                         }
                     }
-                    var result = ConsumeOne(consumer, batch, remaining, ref consumeBackoff, ct);
+                    var result = ConsumeOne(consumer, batch, remaining, ct);
                     if (generation != Volatile.Read(ref _generation))
                     {
                         // A rebalance ran inside Consume: what was read is redelivered to the new owner.
@@ -192,40 +192,82 @@ public sealed class IngestWorker(
     /// <summary>
     /// One Consume call. A consume error never ends the loop unless librdkafka calls it fatal: a
     /// message it cannot deliver (corrupt, undecodable) is quarantined at its offset; anything else
-    /// (broker down, topic missing) is waited out with a capped, logged backoff.
+    /// (broker down, topic missing) is waited out with the retry policy. With a partial batch in
+    /// hand, control returns after one wait so the batch can still be handed over.
     /// </summary>
-    private ConsumeResult<byte[], byte[]>? ConsumeOne(IConsumer<byte[], byte[]> consumer, Batch batch, TimeSpan timeout, ref TimeSpan backoff, CancellationToken ct)
+    private ConsumeResult<byte[], byte[]>? ConsumeOne(IConsumer<byte[], byte[]> consumer, Batch batch, TimeSpan timeout, CancellationToken ct)
     {
         try
         {
-            var result = consumer.Consume(timeout);
-            backoff = TimeSpan.Zero;
-            return result;
+            return consumer.Consume(timeout);
         }
         catch (ConsumeException ex)
         {
-            var kind = KafkaErrors.Classify(ex.Error);
-            if (kind == KafkaErrorKind.Fatal)
+            if (KafkaErrors.Classify(ex.Error) == KafkaErrorKind.Fatal)
             {
                 throw;
             }
-            if (kind == KafkaErrorKind.Permanent && ex.ConsumerRecord is { Message: var message } record && record.Offset.Value >= 0)
+            if (Quarantined(ex, batch))
             {
-                var source = new SourceMessage(new SourcePosition(record.Topic, record.Partition.Value, record.Offset.Value),
-                    message?.Key, message?.Value ?? []);
-                batch.Track(record.TopicPartitionOffset);
-                batch.Rejects.Add(new QuarantineEntry(source, new Rejection(RejectCodes.BrokerRefused,
-                    $"Kafka could not deliver this message ({ex.Error.Code}): {ex.Error.Reason}")));
                 return null;
             }
-            backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(100)
-                : TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, _options.MaxRetryDelayMs));
-            metrics.Retried();
-            logger.LogWarning("Kafka consume error {Code}: {Reason}{Hint}; retrying in {Delay} ms",
-                ex.Error.Code, ex.Error.Reason, KafkaErrors.Hint(ex.Error, _options.Topic), (int)backoff.TotalMilliseconds);
-            ct.WaitHandle.WaitOne(backoff);
-            return null;
+            // Errors are rare, so the pipeline is built here rather than on the path of every message.
+            ConsumeException? seen = ex;
+            var retry = RetryPolicies.Create(Backoff.UpTo(TimeSpan.FromMilliseconds(100), _options.MaxRetryDelayMs),
+                (error, attempt) => error is ConsumeException c && IsWaitedOut(c) && (batch.Count == 0 || attempt == 0),
+                wait =>
+                {
+                    var error = ((ConsumeException)wait.Error).Error;
+                    metrics.Retried();
+                    logger.LogWarning("Kafka consume error {Code}: {Reason}{Hint}; retrying in {Delay} ms",
+                        error.Code, error.Reason, KafkaErrors.Hint(error, _options.Topic), (int)wait.Delay.TotalMilliseconds);
+                }, clock: clock);
+            try
+            {
+                return retry.Execute((CancellationToken _) =>
+                {
+                    if (seen is { } first)
+                    {
+                        seen = null;
+                        throw first; // the error just seen: the policy reports it and waits its first delay
+                    }
+                    return consumer.Consume(timeout);
+                }, ct);
+            }
+            catch (ConsumeException again)
+            {
+                if (KafkaErrors.Classify(again.Error) == KafkaErrorKind.Fatal)
+                {
+                    throw;
+                }
+                // Quarantined, or waited once with a partial batch in hand: hand it over, then retry.
+                Quarantined(again, batch);
+                return null;
+            }
         }
+    }
+
+    private static bool IsWaitedOut(ConsumeException ex) =>
+        KafkaErrors.Classify(ex.Error) switch
+        {
+            KafkaErrorKind.Fatal => false,
+            KafkaErrorKind.Permanent => ex.ConsumerRecord is not { } record || record.Offset.Value < 0,
+            _ => true,
+        };
+
+    /// <summary>A message Kafka cannot deliver is quarantined at its offset (true); anything else is transient (false).</summary>
+    private static bool Quarantined(ConsumeException ex, Batch batch)
+    {
+        if (KafkaErrors.Classify(ex.Error) != KafkaErrorKind.Permanent || ex.ConsumerRecord is not { Message: var message } record || record.Offset.Value < 0)
+        {
+            return false;
+        }
+        var source = new SourceMessage(new SourcePosition(record.Topic, record.Partition.Value, record.Offset.Value),
+            message?.Key, message?.Value ?? []);
+        batch.Track(record.TopicPartitionOffset);
+        batch.Rejects.Add(new QuarantineEntry(source, new Rejection(RejectCodes.BrokerRefused,
+            $"Kafka could not deliver this message ({ex.Error.Code}): {ex.Error.Reason}")));
+        return true;
     }
 
     private void Add(Batch batch, ConsumeResult<byte[], byte[]> result)
@@ -315,11 +357,20 @@ public sealed class IngestWorker(
     private async Task PublishDeadLettersAsync(IReadOnlyList<QuarantineEntry> rejects, CancellationToken ct)
     {
         var pending = rejects;
-        var delay = TimeSpan.FromMilliseconds(100);
-        for (var attempt = 1; pending.Count > 0; attempt++)
+        var attempt = 0;
+        var retry = RetryPolicies.Create(Backoff.UpTo(TimeSpan.FromMilliseconds(100), _options.MaxRetryDelayMs),
+            ex => ex is DeadLettersPending,
+            wait =>
+            {
+                metrics.Retried();
+                logger.LogWarning("Dead-letter topic unavailable for {Count} message(s) (attempt {Attempt} of {Max}); retrying in {Delay} ms",
+                    pending.Count, attempt, _options.DeadLetterMaxAttempts, (int)wait.Delay.TotalMilliseconds);
+            }, clock: clock);
+        await retry.ExecuteAsync(async (CancellationToken token) =>
         {
-            var failures = await deadLetters.PublishAsync(pending, ct);
-            var retry = new List<QuarantineEntry>();
+            attempt++;
+            var failures = await deadLetters.PublishAsync(pending, token);
+            var again = new List<QuarantineEntry>();
             foreach (var (entry, error) in failures)
             {
                 if (KafkaErrors.Classify(error) != KafkaErrorKind.Transient || attempt >= _options.DeadLetterMaxAttempts)
@@ -330,20 +381,19 @@ public sealed class IngestWorker(
                 }
                 else
                 {
-                    retry.Add(entry);
+                    again.Add(entry);
                 }
             }
-            pending = retry;
+            pending = again;
             if (pending.Count > 0)
             {
-                metrics.Retried();
-                logger.LogWarning("Dead-letter topic unavailable for {Count} message(s) (attempt {Attempt} of {Max}); retrying in {Delay} ms",
-                    pending.Count, attempt, _options.DeadLetterMaxAttempts, (int)delay.TotalMilliseconds);
-                await Task.Delay(delay, clock, ct);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, _options.MaxRetryDelayMs));
+                throw new DeadLettersPending();
             }
-        }
+        }, ct);
     }
+
+    /// <summary>Some dead-letter copies failed for a reason worth another attempt.</summary>
+    private sealed class DeadLettersPending : Exception;
 
     private void Commit(IConsumer<byte[], byte[]> consumer, Batch batch)
     {
@@ -362,25 +412,15 @@ public sealed class IngestWorker(
         }
     }
 
-    private async Task<T> RetryAsync<T>(string what, Func<CancellationToken, Task<T>> action, CancellationToken ct)
-    {
-        var delay = TimeSpan.FromMilliseconds(100);
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await action(ct);
-            }
-            catch (Exception ex) when (TransientErrors.IsTransient(ex) && !ct.IsCancellationRequested)
+    private async Task<T> RetryAsync<T>(string what, Func<CancellationToken, Task<T>> action, CancellationToken ct) =>
+        await RetryPolicies.Create(Backoff.UpTo(TimeSpan.FromMilliseconds(100), _options.MaxRetryDelayMs), TransientErrors.IsTransient,
+            wait =>
             {
                 metrics.Retried();
                 logger.LogWarning("Could not {What} (attempt {Attempt}: {Error}); retrying in {Delay} ms, offsets stay uncommitted",
-                    what, attempt, TransientErrors.Describe(ex), (int)delay.TotalMilliseconds);
-                await Task.Delay(delay, clock, ct);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, _options.MaxRetryDelayMs));
-            }
-        }
-    }
+                    what, wait.Attempt + 1, TransientErrors.Describe(wait.Error), (int)wait.Delay.TotalMilliseconds);
+            }, clock: clock)
+            .ExecuteAsync(async (CancellationToken token) => await action(token), ct);
 
     private sealed class Batch(int generation, int capacity)
     {

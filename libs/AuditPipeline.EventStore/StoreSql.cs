@@ -35,6 +35,8 @@ public static class StoreSql
     public static string ResetCheckpoint => Files["reset_checkpoint"];
     public static string SaveCheckpoint => Files["save_checkpoint"];
     public static string StoreStats => Files["store_stats"];
+    public static string SubscriptionLockConnection => Files["subscription_lock_connection"];
+    public static string SubscriptionLockProbe => Files["subscription_lock_probe"];
     public static string SubscriptionTryLock => Files["subscription_try_lock"];
     public static string SubscriptionUnlock => Files["subscription_unlock"];
 }

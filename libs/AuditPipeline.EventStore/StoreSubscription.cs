@@ -27,9 +27,12 @@ public sealed record SubscriptionOptions
 /// catch-up from zero, then live tailing woken by NOTIFY. One active instance per subscription
 /// name across processes (a session advisory lock held while running; a standby takes over
 /// when the holder's connection ends). The checkpoint is saved after the handler returns, so
-/// delivery is at-least-once per batch and handlers are idempotent.
+/// delivery is at-least-once per batch and handlers are idempotent. The lock is held through
+/// <paramref name="leaders"/>, shared by every subscription of a host (see <see cref="LeaderLocks"/>);
+/// without it the subscription opens its own lock connection for the run.
 /// </summary>
-public sealed class StoreSubscription(NpgsqlDataSource dataSource, string name, EventBatchHandler handler, SubscriptionOptions? options = null)
+public sealed class StoreSubscription(
+    NpgsqlDataSource dataSource, string name, EventBatchHandler handler, SubscriptionOptions? options = null, LeaderLocks? leaders = null)
 {
     private readonly SubscriptionOptions _options = options ?? new SubscriptionOptions();
 
@@ -52,65 +55,78 @@ public sealed class StoreSubscription(NpgsqlDataSource dataSource, string name, 
         ? Math.Max(0, (DateTimeOffset.UtcNow - at).TotalSeconds)
         : 0;
 
+    /// <summary>Stands by until this instance leads, then handles events until cancelled (or caught up, or the lease is lost).</summary>
     public async Task RunAsync(CancellationToken ct)
     {
-        // The lock lives as long as this connection: a crashed process releases it with its socket.
-        await using var lockConn = await dataSource.OpenConnectionAsync(ct);
-        while (!await TryLockAsync(lockConn, ct))
-        {
-            await Task.Delay(_options.StandbyRetry, ct);
-        }
-        IsActive = true;
+        var ownLocks = leaders is null ? new LeaderLocks(dataSource) : null;
         try
         {
-            if (_options.OnActivated is { } onActivated)
-            {
-                await onActivated(ct);
-            }
-            await using var listenConn = await dataSource.OpenConnectionAsync(ct);
-            using var woken = new SemaphoreSlim(0);
-            listenConn.Notification += (_, e) =>
-            {
-                if (long.TryParse(e.Payload, System.Globalization.CultureInfo.InvariantCulture, out var head) && head > Head)
-                {
-                    Head = head;
-                }
-                woken.Release();
-            };
-            await using (var listen = new NpgsqlCommand("LISTEN audit_events", listenConn))
-            {
-                await listen.ExecuteNonQueryAsync(ct);
-            }
-            using var stopListening = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var listening = ListenAsync(listenConn, stopListening.Token);
+            await using var lease = await (leaders ?? ownLocks!).AcquireAsync(name, _options.StandbyRetry, ct);
+            // Everything below stops when the lease is lost: another instance may lead from then on.
+            using var run = CancellationTokenSource.CreateLinkedTokenSource(ct, lease.Lost);
+            IsActive = true;
             try
             {
-                await TailAsync(woken, listening, ct);
+                await LeadAsync(lease, run.Token);
+            }
+            catch (OperationCanceledException) when (lease.Lost.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                throw new LeadershipLostException(name);
             }
             finally
             {
-                await stopListening.CancelAsync();
-                try
-                {
-                    await listening;
-                }
-                catch (OperationCanceledException)
-                {
-                }
+                IsActive = false;
             }
         }
         finally
         {
-            IsActive = false;
-            // A pooled connection keeps session locks until it is reused: release the lock now so
-            // a standby takes over at once.
-            await using var unlock = new NpgsqlCommand(StoreSql.SubscriptionUnlock, lockConn);
-            unlock.Parameters.AddWithValue("name", name);
-            await unlock.ExecuteNonQueryAsync(CancellationToken.None);
+            if (ownLocks is not null)
+            {
+                await ownLocks.DisposeAsync();
+            }
         }
     }
 
-    private async Task TailAsync(SemaphoreSlim woken, Task listening, CancellationToken ct)
+    private async Task LeadAsync(LeaderLease lease, CancellationToken ct)
+    {
+        if (_options.OnActivated is { } onActivated)
+        {
+            await onActivated(ct);
+        }
+        await using var listenConn = await dataSource.OpenConnectionAsync(ct);
+        using var woken = new SemaphoreSlim(0);
+        listenConn.Notification += (_, e) =>
+        {
+            if (long.TryParse(e.Payload, System.Globalization.CultureInfo.InvariantCulture, out var head) && head > Head)
+            {
+                Head = head;
+            }
+            woken.Release();
+        };
+        await using (var listen = new NpgsqlCommand("LISTEN audit_events", listenConn))
+        {
+            await listen.ExecuteNonQueryAsync(ct);
+        }
+        using var stopListening = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var listening = ListenAsync(listenConn, stopListening.Token);
+        try
+        {
+            await TailAsync(lease, woken, listening, ct);
+        }
+        finally
+        {
+            await stopListening.CancelAsync();
+            try
+            {
+                await listening;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    private async Task TailAsync(LeaderLease lease, SemaphoreSlim woken, Task listening, CancellationToken ct)
     {
         Position = await ReadCheckpointAsync(ct);
         Head = Math.Max(Head, Position);
@@ -161,7 +177,8 @@ public sealed class StoreSubscription(NpgsqlDataSource dataSource, string name, 
             Position = upTo;
             LastHandledRecordedAt = batch[^1].RecordedAt;
             Head = Math.Max(Head, Position);
-            await SaveCheckpointAsync(Position, ct);
+            // Through the lock connection: only the current leader can move the checkpoint.
+            await lease.SaveCheckpointAsync(Position, ct);
         }
     }
 
@@ -186,13 +203,6 @@ public sealed class StoreSubscription(NpgsqlDataSource dataSource, string name, 
         }
     }
 
-    private async Task<bool> TryLockAsync(NpgsqlConnection conn, CancellationToken ct)
-    {
-        await using var cmd = new NpgsqlCommand(StoreSql.SubscriptionTryLock, conn);
-        cmd.Parameters.AddWithValue("name", name);
-        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
-    }
-
     private Task<long> ReadCheckpointAsync(CancellationToken ct) => ReadCheckpointAsync(dataSource, name, ct);
 
     /// <summary>The last position a subscription has handled (0 before its first event).</summary>
@@ -201,14 +211,6 @@ public sealed class StoreSubscription(NpgsqlDataSource dataSource, string name, 
         await using var cmd = dataSource.CreateCommand(StoreSql.ReadCheckpoint);
         cmd.Parameters.AddWithValue("name", name);
         return await cmd.ExecuteScalarAsync(ct) is long position ? position : 0;
-    }
-
-    private async Task SaveCheckpointAsync(long position, CancellationToken ct)
-    {
-        await using var cmd = dataSource.CreateCommand(StoreSql.SaveCheckpoint);
-        cmd.Parameters.AddWithValue("name", name);
-        cmd.Parameters.AddWithValue("position", position);
-        await cmd.ExecuteNonQueryAsync(ct);
     }
 
     private Task<List<StoredEvent>> ReadAfterAsync(long after, CancellationToken ct) =>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using AuditPipeline.Resilience;
 
 namespace AuditPipeline.ClickHouse;
 
@@ -55,31 +56,32 @@ public sealed class ClickHouseClient(HttpClient http, Uri baseUri, int maxAttemp
 
     private async Task<string> SendAsync(Func<HttpContent> content, Uri uri, string sql, int attempts, CancellationToken ct)
     {
-        var delay = TimeSpan.FromMilliseconds(200);
-        for (var attempt = 1; ; attempt++)
+        if (attempts <= 1)
         {
-            try
-            {
-                using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = content() };
-                using var response = await http.SendAsync(request, ct);
-                var text = await response.Content.ReadAsStringAsync(ct);
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    return text;
-                }
-                if ((int)response.StatusCode < 500 || attempt >= attempts || !LooksTransient(text))
-                {
-                    throw new ClickHouseException(response.StatusCode, text, sql.Length <= 120 ? sql : sql[..120] + "…");
-                }
-            }
-            catch (HttpRequestException ex) when (attempt < attempts && ex.InnerException is SocketException or IOException)
-            {
-                // Server down or restarting: wait and try again.
-            }
-            await Task.Delay(delay, ct);
-            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5_000));
+            return await SendOnceAsync(content, uri, sql, ct);
         }
+        // Waits are not logged here: this client has no logger, and the caller sees the last error.
+        var retry = RetryPolicies.Create(new Backoff(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5)), IsTransient, _ => { }, maxRetries: attempts - 1);
+        return await retry.ExecuteAsync(async (CancellationToken token) => await SendOnceAsync(content, uri, sql, token), ct);
     }
+
+    private async Task<string> SendOnceAsync(Func<HttpContent> content, Uri uri, string sql, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = content() };
+        using var response = await http.SendAsync(request, ct);
+        var text = await response.Content.ReadAsStringAsync(ct);
+        return response.StatusCode == HttpStatusCode.OK
+            ? text
+            : throw new ClickHouseException(response.StatusCode, text, sql.Length <= 120 ? sql : sql[..120] + "…");
+    }
+
+    // Server down or restarting, or an overload-like answer: worth another attempt.
+    private static bool IsTransient(Exception ex) => ex switch
+    {
+        ClickHouseException ch => (int)ch.Status >= 500 && LooksTransient(ch.ServerMessage),
+        HttpRequestException http => http.InnerException is SocketException or IOException,
+        _ => false,
+    };
 
     // 5xx is also how ClickHouse reports a bad query; only overload-like answers are retried. A
     // query stopped at max_execution_time would only run as long again.

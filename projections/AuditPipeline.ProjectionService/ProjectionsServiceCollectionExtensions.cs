@@ -3,6 +3,7 @@ using AuditPipeline.ClickHouse;
 using AuditPipeline.EventStore;
 using AuditPipeline.Integrity.Store;
 using AuditPipeline.Kafka;
+using AuditPipeline.Subscriptions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -26,10 +27,14 @@ public static class ProjectionsServiceCollectionExtensions
             sp.GetRequiredService<HttpClient>(), new Uri(sp.GetRequiredService<IOptions<ClickHouseOptions>>().Value.Url)));
         builder.Services.AddOptions<IntegrityOptions>().BindConfiguration(IntegrityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section);
-        builder.Services.AddHostedService(sp => new ProjectionWorker(
+        builder.Services.AddSingleton(sp => new ProjectionWorker(
             sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<ClickHouseClient>(),
             sp.GetRequiredService<IOptions<ProjectionOptions>>(), sp.GetRequiredService<IOptions<IntegrityOptions>>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ProjectionWorker>>(), CreateCheckpointService(sp)));
+        // The worker signs checkpoints on its own; its projections run in the process's one subscription host.
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ProjectionWorker>());
+        builder.Services.AddSingleton<ISubscriptionSource>(sp => sp.GetRequiredService<ProjectionWorker>());
+        builder.Services.AddSubscriptionHost();
         return builder;
     }
 

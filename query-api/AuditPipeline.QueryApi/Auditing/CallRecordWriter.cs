@@ -1,5 +1,6 @@
 using AuditPipeline.Contracts;
 using AuditPipeline.EventStore;
+using AuditPipeline.Resilience;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -87,38 +88,40 @@ public sealed class CallRecordWriter(CallRecordBuffer buffer, AnonymousCalls ano
 
     private async Task AppendAsync(List<IncomingEvent> events, CancellationToken ct)
     {
-        var delay = FirstRetryDelay;
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await store.Store.AppendAsync(events, [], ct);
-                metrics.Written(events.Count);
-                if (metrics.StoreFailing)
-                {
-                    metrics.StoreFailing = false;
-                    logger.LogInformation("API call records are being stored again ({Count} appended)", events.Count);
-                }
-                return;
-            }
-            catch (Exception ex) when (!ct.IsCancellationRequested)
+        var attempts = 0;
+        var retry = RetryPolicies.Create(Backoff.UpTo(FirstRetryDelay, options.Value.CallRecordMaxRetryDelayMs),
+            (ex, attempt) => StoreUnavailable(ex) || attempt + 1 < AttemptsForRefusedBatches,
+            wait =>
             {
                 metrics.StoreFailing = true;
-                if (!StoreUnavailable(ex) && attempt >= AttemptsForRefusedBatches)
-                {
-                    metrics.Dropped(events.Count);
-                    logger.LogError("The store refused {Count} API call records {Attempts} times ({Error}); they are dropped", events.Count, attempt, ex.Message);
-                    return;
-                }
-                if (attempt == 1 || attempt % 20 == 0)
+                if (wait.Attempt == 0 || (wait.Attempt + 1) % 20 == 0)
                 {
                     logger.LogWarning("Recording {Count} API calls failed (attempt {Attempt}: {Error}); retrying with backoff, {Buffered} more buffered of {Capacity}",
-                        events.Count, attempt, ex.Message, buffer.Count, buffer.Capacity);
+                        events.Count, wait.Attempt + 1, wait.Error.Message, buffer.Count, buffer.Capacity);
                 }
                 ReportDropsWhenDue();
-                await Task.Delay(delay, clock, ct);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, options.Value.CallRecordMaxRetryDelayMs));
-            }
+            }, clock: clock);
+        try
+        {
+            await retry.ExecuteAsync(async (CancellationToken token) =>
+            {
+                attempts++;
+                await store.Store.AppendAsync(events, [], token);
+            }, ct);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested)
+        {
+            // Not the store being away (that is retried until it is back): it refused this batch.
+            metrics.StoreFailing = true;
+            metrics.Dropped(events.Count);
+            logger.LogError("The store refused {Count} API call records {Attempts} times ({Error}); they are dropped", events.Count, attempts, ex.Message);
+            return;
+        }
+        metrics.Written(events.Count);
+        if (metrics.StoreFailing)
+        {
+            metrics.StoreFailing = false;
+            logger.LogInformation("API call records are being stored again ({Count} appended)", events.Count);
         }
     }
 
