@@ -33,7 +33,9 @@ public sealed class ChainVerifier(NpgsqlDataSource dataSource)
     /// Per chain, the hash at the end of each archived segment (sealed months): a chain whose stored
     /// events start after a dropped month must link to the archived hash just before them.
     /// </param>
-    public async Task<VerifyReport> VerifyAsync(VerifyScope scope, CancellationToken ct, IReadOnlyDictionary<string, Dictionary<long, byte[]>>? archived = null)
+    /// <param name="progress">Told the number of events checked so far, every 65,536 events.</param>
+    public async Task<VerifyReport> VerifyAsync(VerifyScope scope, CancellationToken ct, IReadOnlyDictionary<string, Dictionary<long, byte[]>>? archived = null,
+        IProgress<long>? progress = null)
     {
         _archived = archived ?? new Dictionary<string, Dictionary<long, byte[]>>();
         var wholeChains = scope.From is null && scope.To is null;
@@ -58,7 +60,10 @@ public sealed class ChainVerifier(NpgsqlDataSource dataSource)
                     reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetGuid(3), reader.GetString(4),
                     reader.GetFieldValue<DateTimeOffset>(5), Encoding.UTF8.GetBytes(reader.GetString(6)),
                     reader.GetFieldValue<byte[]>(7), reader.GetFieldValue<byte[]>(8));
-                events++;
+                if ((++events & 0xFFFF) == 0)
+                {
+                    progress?.Report(events);
+                }
                 if (state is null || state.StreamId != row.StreamId)
                 {
                     Finish(state, heads, breaks);

@@ -40,7 +40,9 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IStreamWriter 
     /// <summary>How long after a month ends it counts as closed (late, clock-skewed appends land first).</summary>
     public static readonly TimeSpan CloseAfter = TimeSpan.FromDays(1);
 
-    public async Task<SealedMonth> SealAsync(DateOnly month, ArchiveLayout archive, BundleExporter exporter, string actor, CancellationToken ct)
+    /// <param name="progress">Told how far writing the segment is (the export's events).</param>
+    public async Task<SealedMonth> SealAsync(DateOnly month, ArchiveLayout archive, BundleExporter exporter, string actor, CancellationToken ct,
+        IProgress<ExportProgress>? progress = null)
     {
         var (from, to) = Bounds(month);
         if (to + CloseAfter > clock.GetUtcNow())
@@ -67,7 +69,7 @@ public sealed class RetentionService(NpgsqlDataSource dataSource, IStreamWriter 
             }
         }
         var directory = archive.SegmentDirectory(month);
-        var result = await exporter.ExportAsync(new ExportRequest(from, to, [], [], actor) { CompressEvents = true, SealedMonth = ArchiveLayout.MonthKey(month) }, directory, null, ct);
+        var result = await exporter.ExportAsync(new ExportRequest(from, to, [], [], actor) { CompressEvents = true, SealedMonth = ArchiveLayout.MonthKey(month) }, directory, progress, ct);
         var manifest = ArchiveLayout.ManifestSha256(directory);
         var segment = new ArchivedSegment(ArchiveLayout.MonthKey(month), archive.RelativeSegment(month), manifest, result.Events, result.Checkpoint.Size);
         archive.WriteIndex(archive.ReadIndex().Where(s => s.Month != segment.Month).Append(segment));

@@ -8,6 +8,7 @@ public sealed class ChildProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
+    private readonly ConcurrentQueue<string> _stdout = new();
 
     private ChildProcess(Process process) => _process = process;
 
@@ -25,7 +26,7 @@ public sealed class ChildProcess : IAsyncDisposable
         }
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var child = new ChildProcess(process);
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { child._output.Enqueue(e.Data); } };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { child._output.Enqueue(e.Data); child._stdout.Enqueue(e.Data); } };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { child._output.Enqueue(e.Data); } };
         process.Start();
         process.BeginOutputReadLine();
@@ -43,6 +44,19 @@ public sealed class ChildProcess : IAsyncDisposable
         await child._process.WaitForExitAsync(timeout.Token);
         child._process.WaitForExit(); // drains the output readers
         return (child._process.ExitCode, child.Output);
+    }
+
+    /// <summary>
+    /// Runs to the end and keeps stdout apart: for output a script reads (--json), which must
+    /// parse without the progress and messages on stderr.
+    /// </summary>
+    public static async Task<(int ExitCode, string StdOut, string Output)> RunDotnetWithStdOutAsync(string dll, IReadOnlyDictionary<string, string> env, params string[] args)
+    {
+        await using var child = StartDotnet(dll, env, args);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await child._process.WaitForExitAsync(timeout.Token);
+        child._process.WaitForExit(); // drains the output readers
+        return (child._process.ExitCode, string.Join('\n', child._stdout), child.Output);
     }
 
     public string Output => string.Join('\n', _output);

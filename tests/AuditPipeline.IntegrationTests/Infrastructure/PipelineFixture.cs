@@ -65,7 +65,14 @@ public sealed class PipelineFixture : IAsyncLifetime
     public Task<(int ExitCode, string Output)> AuditctlAsync(TestStore store, params string[] args) =>
         AuditctlAsync(store, new Dictionary<string, string>(), args);
 
-    public Task<(int ExitCode, string Output)> AuditctlAsync(TestStore store, IReadOnlyDictionary<string, string> extraEnv, params string[] args)
+    public Task<(int ExitCode, string Output)> AuditctlAsync(TestStore store, IReadOnlyDictionary<string, string> extraEnv, params string[] args) =>
+        ChildProcess.RunDotnetAsync(RepoPaths.AuditctlDll, AuditctlEnv(store, extraEnv), args);
+
+    /// <summary>auditctl with its stdout apart from everything it printed (stdout and stderr together).</summary>
+    public Task<(int ExitCode, string StdOut, string Output)> AuditctlStdOutAsync(TestStore store, params string[] args) =>
+        ChildProcess.RunDotnetWithStdOutAsync(RepoPaths.AuditctlDll, AuditctlEnv(store, new Dictionary<string, string>()), args);
+
+    private Dictionary<string, string> AuditctlEnv(TestStore store, IReadOnlyDictionary<string, string> extraEnv)
     {
         var env = new Dictionary<string, string>
         {
@@ -77,7 +84,7 @@ public sealed class PipelineFixture : IAsyncLifetime
         {
             env[key] = value;
         }
-        return ChildProcess.RunDotnetAsync(RepoPaths.AuditctlDll, env, args);
+        return env;
     }
 
     /// <summary>Polls until the condition holds; fails the test with the description otherwise.</summary>

@@ -5,7 +5,7 @@ using AuditPipeline.EventStore;
 using AuditPipeline.Redaction;
 using AuditPipeline.Retention;
 
-namespace AuditPipeline.Cli.Commands;
+namespace AuditPipeline.Cli.Subjects;
 
 /// <summary><c>auditctl subject keygen|show|shred</c>: the redaction master key and crypto-shredding (docs/redaction.md).</summary>
 internal static class SubjectCommands
@@ -30,9 +30,9 @@ internal static class SubjectCommands
         {
             var path = parse.GetValue(output)!;
             // Losing it makes every encrypted field unreadable.
-            CliRun.WriteNewSecretFile(path, Convert.ToBase64String(RandomNumberGenerator.GetBytes(RedactionKeys.MasterKeyBytes)), "a master key");
+            SecretFile.WriteNew(path, Convert.ToBase64String(RandomNumberGenerator.GetBytes(RedactionKeys.MasterKeyBytes)), "a master key");
             Console.Error.WriteLine($"wrote the redaction master key to {path} (keep it secret and backed up; set Redaction__MasterKeyFile to it)");
-            return Task.FromResult(0);
+            return 0;
         }));
         return command;
     }
@@ -40,12 +40,17 @@ internal static class SubjectCommands
     private static Command Show()
     {
         var subject = SubjectOption();
-        var command = new Command("show", "A subject's keys: when each was made and whether it was shredded") { subject };
+        var command = new Command("show", "A subject's keys: when each was made and whether it was shredded") { subject, JsonOutput.Flag };
         command.SetAction((parse, ct) => CliRun.Guarded("subject show", async () =>
         {
             await using var ds = CliSettings.AppDataSource();
             var keys = RequireKeys(ds);
             var history = await keys.HistoryAsync(parse.GetValue(subject)!, ct);
+            if (parse.GetValue(JsonOutput.Flag))
+            {
+                JsonOutput.Write(history.Select(k => new { KeyId = k.KeyId.ToString("N"), k.CreatedAt, Shredded = k.ShreddedAt is not null, k.ShreddedAt, k.ShreddedBy }));
+                return 0;
+            }
             if (history.Count == 0)
             {
                 Console.WriteLine("no keys: no redacted field of this subject was ever stored");

@@ -2,7 +2,7 @@ using AuditPipeline.Kafka;
 using Microsoft.Extensions.Configuration;
 using Npgsql;
 
-namespace AuditPipeline.Cli;
+namespace AuditPipeline.Cli.Infrastructure;
 
 /// <summary>
 /// Settings come from the environment, the same keys the services use

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using AuditPipeline.EventStore;
 
-namespace AuditPipeline.Cli.Commands;
+namespace AuditPipeline.Cli.Db;
 
 internal static class DbCommands
 {

@@ -2,9 +2,12 @@ using System.CommandLine;
 using System.Globalization;
 using AuditPipeline.Detectors;
 
-namespace AuditPipeline.Cli.Commands;
+namespace AuditPipeline.Cli.Simulation;
 
-/// <summary>Backtesting: run a detector over a recorded `timestamp,value` series.</summary>
+/// <summary>
+/// Backtesting: run a detector over a recorded `timestamp,value` series. Exit 0 scored, 2 bad
+/// input (unknown detector, missing file, a bad row).
+/// </summary>
 internal static class DetectCommand
 {
     public static Command Create()
@@ -12,8 +15,8 @@ internal static class DetectCommand
         var input = new Option<FileInfo>("--input") { Description = "CSV with columns timestamp,value (a header line is optional)", Required = true };
         var detector = new Option<string>("--detector") { Description = "iid (kernel-density p-value), sr (spectral residual), or combined (deseasonalized, gated, both tests: what the service pages on)", Required = true };
         var output = new Option<FileInfo?>("--output") { Description = "Where to write timestamp,value,anomaly_score,is_anomaly (default: standard output)" };
-        var command = new Command("detect", "Score a recorded series with a volume detector; one output row per input row") { input, detector, output };
-        command.SetAction(async (parse, ct) =>
+        var command = new Command("detect", "Score a recorded series with a volume detector; one output row per input row") { input, detector, output, JsonOutput.Flag };
+        command.SetAction((parse, ct) => CliRun.Guarded("detect", async () =>
         {
             var name = parse.GetValue(detector);
             IStreamingDetector? chosen = name switch
@@ -35,8 +38,14 @@ internal static class DetectCommand
                 return 2;
             }
             var target = parse.GetValue(output);
+            var json = parse.GetValue(JsonOutput.Flag);
             await using var writer = target is null ? Console.Out : new StreamWriter(target.FullName);
-            await writer.WriteLineAsync("timestamp,value,anomaly_score,is_anomaly");
+            // With --json the rows are collected and written as one array where the CSV would go.
+            var rows = new List<object>();
+            if (!json)
+            {
+                await writer.WriteLineAsync("timestamp,value,anomaly_score,is_anomaly");
+            }
             var lineNumber = 0;
             foreach (var line in await File.ReadAllLinesAsync(file.FullName, ct))
             {
@@ -69,11 +78,20 @@ internal static class DetectCommand
                 {
                     result = chosen!.Next(value);
                 }
+                if (json)
+                {
+                    rows.Add(new { Timestamp = parts[0], Value = value, AnomalyScore = double.IsFinite(result.Score) ? Math.Round(result.Score, 6) : (double?)null, result.IsAnomaly });
+                    continue;
+                }
                 await writer.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                     $"{parts[0]},{parts[1]},{result.Score:0.######},{(result.IsAnomaly ? 1 : 0)}"));
             }
+            if (json)
+            {
+                await writer.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(rows, JsonOutput.Options));
+            }
             return 0;
-        });
+        }));
         return command;
     }
 }

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using AuditPipeline.Access;
 
-namespace AuditPipeline.Cli.Commands;
+namespace AuditPipeline.Cli.Keys;
 
 /// <summary><c>auditctl keys create|list|revoke</c>: the query API's principals.</summary>
 internal static class KeyCommands

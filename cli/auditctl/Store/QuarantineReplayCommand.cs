@@ -6,7 +6,7 @@ using AuditPipeline.EventStore;
 using Confluent.Kafka;
 using Npgsql;
 
-namespace AuditPipeline.Cli.Commands;
+namespace AuditPipeline.Cli.Store;
 
 /// <summary>
 /// <c>auditctl store quarantine replay</c>: sends quarantined messages back through ingest once
@@ -74,7 +74,9 @@ internal static class QuarantineReplayCommand
                 .SetLogHandler((_, _) => { })
                 .SetErrorHandler(WarnOnce())
                 .Build();
-            var tally = await ReplayAsync(dataSource, producer, filter, max, target, who.Trim(), ct);
+            var tally = await CliProgress.RunAsync("replay", "done", knownTotal: false,
+                progress => ReplayAsync(dataSource, producer, filter, max, target, who.Trim(), progress, ct));
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"replay: {tally.Seen} done"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{(dry ? "would replay" : "replayed")}={tally.Sent} to {target}, refused_truncated={tally.Truncated}, refused_digest_mismatch={tally.DigestMismatch}, refused_empty={tally.Empty}"));
             return tally.Refused > 0 ? 1 : 0;
@@ -106,10 +108,11 @@ internal static class QuarantineReplayCommand
         public int Seen => Sent + Refused;
     }
 
-    private static async Task<Tally> ReplayAsync(NpgsqlDataSource dataSource, IProducer<byte[]?, byte[]>? producer, Filter filter, int max, string topic, string by, CancellationToken ct)
+    private static async Task<Tally> ReplayAsync(NpgsqlDataSource dataSource, IProducer<byte[]?, byte[]>? producer, Filter filter, int max, string topic, string by,
+        CliProgress progress, CancellationToken ct)
     {
         var tally = new Tally();
-        var progress = new Progress();
+        progress.Detail = string.Create(CultureInfo.InvariantCulture, $"limit {max}");
         long after = 0;
         var until = await NewestIdAsync(dataSource, ct);
         while (tally.Seen < max)
@@ -144,10 +147,9 @@ internal static class QuarantineReplayCommand
                     await RecordAsync(dataSource, row.Id, by, delivered.TopicPartitionOffset, ct);
                 }
                 tally.Sent++;
-                progress.Report(tally.Seen, max);
+                progress.Report(tally.Seen);
             }
         }
-        progress.Done(tally.Seen);
         return tally;
     }
 
@@ -223,23 +225,5 @@ internal static class QuarantineReplayCommand
         cmd.Parameters.AddWithValue("partition", where.Partition.Value);
         cmd.Parameters.AddWithValue("offset", where.Offset.Value);
         await cmd.ExecuteNonQueryAsync(ct);
-    }
-
-    /// <summary>A progress line on stderr about once a second, so a long replay shows it is moving.</summary>
-    private sealed class Progress
-    {
-        private DateTime _next = DateTime.UtcNow.AddSeconds(1);
-
-        public void Report(int done, int max)
-        {
-            if (DateTime.UtcNow < _next)
-            {
-                return;
-            }
-            _next = DateTime.UtcNow.AddSeconds(1);
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"replay: {done} done (limit {max})"));
-        }
-
-        public void Done(int done) => Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"replay: {done} done"));
     }
 }

@@ -1,22 +1,27 @@
 using System.CommandLine;
 using AuditPipeline.ClickHouse;
 using AuditPipeline.EventStore;
+using AuditPipeline.Integrity.Store;
 using AuditPipeline.Projections;
 
-namespace AuditPipeline.Cli.Commands;
+namespace AuditPipeline.Cli.Projections;
 
+/// <summary>
+/// <c>auditctl clickhouse migrate</c> and <c>auditctl projections rebuild</c>. Exit 0 done, 1 another
+/// projector holds the projection, 2 could not run (unknown projection, ClickHouse or the store unreachable).
+/// </summary>
 internal static class ProjectionCommands
 {
     public static Command CreateClickHouse()
     {
         var migrate = new Command("migrate", "Create the ClickHouse tables and views (idempotent)");
-        migrate.SetAction(async (parse, ct) =>
+        migrate.SetAction((parse, ct) => CliRun.Guarded("clickhouse migrate", async () =>
         {
             using var http = new HttpClient();
             var applied = await new ClickHouseSchema(CliSettings.ClickHouse(http)).ApplyAsync(ct);
             Console.WriteLine($"applied: {string.Join(", ", applied)}");
             return 0;
-        });
+        }));
         return new Command("clickhouse", "ClickHouse schema") { migrate };
     }
 
@@ -26,7 +31,7 @@ internal static class ProjectionCommands
         var wait = new Option<int>("--wait") { Description = "Seconds to wait for a running projector to stop", DefaultValueFactory = _ => 10 };
         var archive = new Option<string?>("--archive") { Description = "Replay the archive's months first (those dropped from the hot store; purged months are gone)" };
         var rebuild = new Command("rebuild", "Drop a projection and rebuild it from the event store (stop its projector first)") { name, wait, archive };
-        rebuild.SetAction(async (parse, ct) =>
+        rebuild.SetAction((parse, ct) => CliRun.Guarded("projections rebuild", async () =>
         {
             var which = parse.GetValue(name);
             using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
@@ -63,7 +68,8 @@ internal static class ProjectionCommands
                     return 2;
             }
 
-            var subscription = new StoreSubscription(store, subscriptionName, handler, new SubscriptionOptions
+            var replay = handler;
+            var subscription = new StoreSubscription(store, subscriptionName, (batch, token) => replay(batch, token), new SubscriptionOptions
             {
                 BatchSize = 20_000,
                 StopWhenCaughtUp = true,
@@ -102,10 +108,24 @@ internal static class ProjectionCommands
                 }
                 await Task.Delay(100, ct);
             }
-            await run;
+            // Progress from the moment the lock is held: positions replayed out of the log's size now.
+            await CliProgress.RunAsync("rebuild", "positions", knownTotal: true, async progress =>
+            {
+                progress.Total = await new StoredMerkleTree(store).LogSizeAsync(ct);
+                replay = async (batch, token) =>
+                {
+                    await handler(batch, token);
+                    if (batch.Count > 0)
+                    {
+                        progress.Report(batch[^1].GlobalSeq);
+                    }
+                };
+                await run;
+                return 0;
+            });
             Console.WriteLine($"rebuild: done, projected up to log position {subscription.Position}");
             return 0;
-        });
+        }));
         return new Command("projections", "Projections from the event store") { rebuild };
     }
 }

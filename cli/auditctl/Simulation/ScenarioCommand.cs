@@ -1,9 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Globalization;
 using AuditPipeline.Emitter;
 using AuditPipeline.Emitter.Scenarios;
 
-namespace AuditPipeline.Cli.Commands;
+namespace AuditPipeline.Cli.Simulation;
 
 /// <summary>
 /// <c>auditctl simulate --scenario incidents</c>: the labelled scenario generator, replayed into
@@ -51,21 +52,29 @@ internal static class ScenarioCommand
         using var emitter = new AgentActionEmitter(CliSettings.KafkaBootstrap());
         long sent = 0, failed = 0;
         var clock = Stopwatch.StartNew();
-        foreach (var (_, actions) in generator.Minutes())
+        await CliProgress.RunAsync("simulate", "minutes", knownTotal: true, async progress =>
         {
-            foreach (var action in actions)
+            progress.Total = historyMinutes;
+            long minutes = 0;
+            foreach (var (_, actions) in generator.Minutes())
             {
-                emitter.Enqueue(generator.ToEvent(action), r =>
+                foreach (var action in actions)
                 {
-                    if (r.Error.IsError)
+                    emitter.Enqueue(generator.ToEvent(action), r =>
                     {
-                        Interlocked.Increment(ref failed);
-                    }
-                });
-                sent++;
+                        if (r.Error.IsError)
+                        {
+                            Interlocked.Increment(ref failed);
+                        }
+                    });
+                    sent++;
+                }
+                progress.Detail = string.Create(CultureInfo.InvariantCulture, $"{sent} events sent");
+                progress.Report(++minutes);
+                await Task.Delay(TimeSpan.FromSeconds(pace), ct);
             }
-            await Task.Delay(TimeSpan.FromSeconds(pace), ct);
-        }
+            return minutes;
+        });
         emitter.Flush(TimeSpan.FromSeconds(30));
         Console.WriteLine($"simulate --scenario {scenario}: {generator.Agents.Count} agents, {historyMinutes} minutes of history up to {end:HH:mm} UTC, {sent} events sent, {Interlocked.Read(ref failed)} failed in {clock.Elapsed.TotalSeconds:0.0}s");
         return failed == 0 ? 0 : 1;

@@ -6,8 +6,12 @@ using AuditPipeline.Integrity;
 using AuditPipeline.Retention;
 using AuditPipeline.Redaction;
 
-namespace AuditPipeline.Cli.Commands;
+namespace AuditPipeline.Cli.Why;
 
+/// <summary>
+/// <c>auditctl why</c>: the why-authorized answer (the service the API and the console use too).
+/// Exit 0 verified, 1 no such action, 2 could not run, 3 found but its integrity is NOT verified.
+/// </summary>
 internal static class WhyCommand
 {
     public static Command Create()
@@ -16,7 +20,7 @@ internal static class WhyCommand
         var latestApproved = new Option<bool>("--latest-approved") { Description = "Explain the most recent action that needed an approval" };
         var archive = new Option<string?>("--archive") { Description = "Look in the archive too (actions of months dropped from the hot store)" };
         var trusted = new Option<string[]>("--trusted-key") { Description = "Public key (PEM file, or a folder of them) archive segments must be signed with; repeatable; without it an archived answer is not verified", AllowMultipleArgumentsPerToken = false };
-        var command = new Command("why", "Why was this action authorized? The path from the human to the decision, with integrity") { eventId, latestApproved, archive, trusted };
+        var command = new Command("why", "Why was this action authorized? The path from the human to the decision, with integrity") { eventId, latestApproved, archive, trusted, JsonOutput.Flag };
         command.SetAction((parse, ct) => CliRun.Guarded("why", async () =>
         {
             await using var dataSource = CliSettings.AppDataSource();
@@ -42,6 +46,11 @@ internal static class WhyCommand
                 return 1;
             }
             var answer = found.Proof;
+            if (parse.GetValue(JsonOutput.Flag))
+            {
+                JsonOutput.Write(ToJson(found));
+                return answer.IntegrityVerified ? 0 : 3;
+            }
             Console.WriteLine($"event {answer.EventId} at {answer.Event.OccurredAt:O}{(answer.ArchivedMonth is { } month ? $" (archived: sealed month {month})" : "")}");
             Print(found);
             Console.WriteLine($"  integrity agent {answer.Event.Agent.Id} version {answer.Version}, log position {answer.GlobalSeq}");
@@ -77,6 +86,25 @@ internal static class WhyCommand
         {
             Console.WriteLine($"  redaction {note}");
         }
+    }
+
+    /// <summary>What the plain answer shows, as fields: the shown (revealed) event's contents, the stored bytes' hashes.</summary>
+    private static object ToJson(WhyAuthorizedAnswer found)
+    {
+        var (answer, shown) = (found.Proof, found.Shown);
+        return new
+        {
+            answer.EventId, shown.Event.OccurredAt, answer.ArchivedMonth,
+            Path = found.Path,
+            shown.Event.Action.Input,
+            Outcome = new { Status = WireNames.Of(shown.Event.Outcome.Status), shown.Event.Outcome.Message },
+            Redaction = new { shown.Decrypted, shown.Shredded, shown.Hashed, shown.Unreadable, shown.Encrypted },
+            Integrity = new
+            {
+                AgentId = answer.Event.Agent.Id, answer.Version, answer.GlobalSeq, answer.PrevHash, answer.Hash,
+                Verified = answer.IntegrityVerified, answer.Problems,
+            },
+        };
     }
 
     private static string Describe(RevealedEvent r) => string.Join("; ", new[]

@@ -3,7 +3,7 @@ using System.Globalization;
 using AuditPipeline.Contracts;
 using AuditPipeline.EventStore;
 
-namespace AuditPipeline.Cli.Commands;
+namespace AuditPipeline.Cli.Alerts;
 
 /// <summary>
 /// <c>auditctl alerts list|show|ack|resolve</c>. The list reads the incidents read model; show, ack

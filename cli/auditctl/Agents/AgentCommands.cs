@@ -3,7 +3,7 @@ using System.Globalization;
 using AuditPipeline.Access;
 using AuditPipeline.EventStore;
 
-namespace AuditPipeline.Cli.Commands;
+namespace AuditPipeline.Cli.Agents;
 
 /// <summary>
 /// <c>auditctl agents scope show|set</c>: an agent's pinned team and owner (which decide what scoped
@@ -15,7 +15,7 @@ internal static class AgentCommands
     public static Command Create()
     {
         var agent = new Argument<string>("agent-id") { Description = "The agent's id" };
-        var show = new Command("show", "The agent's pinned team and owner, and the log position that set them") { agent };
+        var show = new Command("show", "The agent's pinned team and owner, and the log position that set them") { agent, JsonOutput.Flag };
         show.SetAction((parse, ct) => CliRun.Guarded("agents scope show", async () =>
         {
             await using var ds = CliSettings.AppDataSource();
@@ -24,8 +24,17 @@ internal static class AgentCommands
                 Console.Error.WriteLine($"no agent '{parse.GetValue(agent)}' has acted yet");
                 return 1;
             }
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{s.AgentId}  team={s.Team ?? "(none)"}  owner={s.Owner ?? "(none)"}  pinned {s.PinnedAt:yyyy-MM-dd HH:mm:ss} by log position {s.PinnedBy}"));
+            if (parse.GetValue(JsonOutput.Flag))
+            {
+                JsonOutput.Write(new { s.AgentId, s.Team, s.Owner, s.PinnedAt, PinnedByPosition = s.PinnedBy });
+                return 0;
+            }
+            var table = new ListOutput("Agent", "Team", "Owner", "Pinned (UTC)", "By log position");
+            var pinnedAt = s.PinnedAt.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+            table.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"{s.AgentId}  team={s.Team ?? "(none)"}  owner={s.Owner ?? "(none)"}  pinned {pinnedAt} by log position {s.PinnedBy}"),
+                s.AgentId, s.Team ?? "(none)", s.Owner ?? "(none)", pinnedAt, s.PinnedBy.ToString(CultureInfo.InvariantCulture));
+            table.Write();
             return 0;
         }));
 
