@@ -37,14 +37,19 @@ public sealed class AlertDispatchWorker(IEnumerable<IAlertSink> sinks, IOptions<
             var alert = ContractJson.DeserializeAlert(e.Payload);
             var retry = RetryPolicies.Create(Backoff.UpTo(TimeSpan.FromMilliseconds(250), options.Value.MaxRetryDelayMs),
                 ex => ex is not PermanentDeliveryException && (ex is not OperationCanceledException || !ct.IsCancellationRequested),
-                wait => logger.LogWarning("Alert {AlertId} delivery to {Sink} failed (attempt {Attempt}: {Error}); retrying in {Delay} ms",
-                    alert.EventId, sink.SubscriptionName, wait.Attempt + 1, wait.Error.Message, (int)wait.Delay.TotalMilliseconds));
+                wait =>
+                {
+                    DetectorMetrics.DeliveryRetried(sink.SubscriptionName);
+                    logger.LogWarning("Alert {AlertId} delivery to {Sink} failed (attempt {Attempt}: {Error}); retrying in {Delay} ms",
+                        alert.EventId, sink.SubscriptionName, wait.Attempt + 1, wait.Error.Message, (int)wait.Delay.TotalMilliseconds);
+                });
             try
             {
                 await retry.ExecuteAsync(async (CancellationToken token) => await sink.DeliverAsync(alert, e.Payload, token), ct);
             }
             catch (PermanentDeliveryException ex)
             {
+                DetectorMetrics.DeliveryFailed(sink.SubscriptionName);
                 logger.LogError("Alert {AlertId} not delivered to {Sink}: {Error}; skipped (it stays in the store)", alert.EventId, sink.SubscriptionName, ex.Message);
             }
         }

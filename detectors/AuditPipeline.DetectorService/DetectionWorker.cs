@@ -178,6 +178,7 @@ public sealed class DetectionWorker : BackgroundService, ISubscriptionSource
         var result = await alerts.AppendAsync(output, ct);
         foreach (var alert in output)
         {
+            DetectorMetrics.AlertStored(alert);
             logger.LogWarning("Alert {Change}: {Title} (incident {Incident}, severity {Severity})",
                 WireNames.Of(alert.Change), alert.Title, alert.IncidentId, WireNames.Of(alert.Severity));
         }

@@ -1,6 +1,7 @@
 using AuditPipeline.EventStore;
 using AuditPipeline.Kafka;
 using AuditPipeline.Detectors;
+using AuditPipeline.ServiceDefaults;
 using AuditPipeline.Subscriptions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -13,11 +14,8 @@ public static class DetectorServiceExtensions
 {
     public static IHostApplicationBuilder AddDetectorService(this IHostApplicationBuilder builder)
     {
-        // Secrets as files (Docker/Kubernetes secrets) override the environment; see SecretFiles.
-        Microsoft.Extensions.Configuration.KeyPerFileConfigurationBuilderExtensions.AddKeyPerFile(builder.Configuration, AuditPipeline.ServiceDefaults.SecretFiles.Directory, optional: true);
+        builder.AddServiceDefaults("detectors");
         var services = builder.Services;
-        services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section);
         services.AddOptions<DetectorOptions>().BindConfiguration(DetectorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<DetectionServiceOptions>().BindConfiguration(DetectionServiceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<AlertOptions>().BindConfiguration(AlertOptions.Section).ValidateDataAnnotations()
@@ -25,11 +23,6 @@ public static class DetectorServiceExtensions
             .Validate(o => o.Webhooks.All(w => w.Format != WebhookFormat.PagerDuty || !string.IsNullOrWhiteSpace(w.RoutingKey)),
                 "Alerts:Webhooks: a PagerDuty webhook needs its RoutingKey.")
             .ValidateOnStart();
-        services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<StoreOptions>>().Value.ConnectionString));
-        services.AddSingleton(sp => new PostgresEventStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<PostgresEventStore>());
-        services.AddSingleton<IStreamWriter>(sp => sp.GetRequiredService<PostgresEventStore>());
         services.AddSingleton<AlertLog>();
         services.AddSingleton(_ => new HttpClient { Timeout = TimeSpan.FromSeconds(10) });
         services.AddSingleton<IEnumerable<IAlertSink>>(sp =>

@@ -3,6 +3,7 @@ using AuditPipeline.ClickHouse;
 using AuditPipeline.EventStore;
 using AuditPipeline.Integrity.Store;
 using AuditPipeline.Kafka;
+using AuditPipeline.ServiceDefaults;
 using AuditPipeline.Subscriptions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -15,18 +16,14 @@ public static class ProjectionsServiceCollectionExtensions
 {
     public static IHostApplicationBuilder AddProjections(this IHostApplicationBuilder builder)
     {
-        // Secrets as files (Docker/Kubernetes secrets) override the environment; see SecretFiles.
-        Microsoft.Extensions.Configuration.KeyPerFileConfigurationBuilderExtensions.AddKeyPerFile(builder.Configuration, AuditPipeline.ServiceDefaults.SecretFiles.Directory, optional: true);
-        builder.Services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.AddServiceDefaults("projections");
         builder.Services.AddOptions<ClickHouseOptions>().BindConfiguration(ClickHouseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<ProjectionOptions>().BindConfiguration(ProjectionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<StoreOptions>>().Value.ConnectionString));
         // One long-lived HttpClient: the projector is a single long-running writer.
         builder.Services.AddSingleton(_ => new HttpClient { Timeout = TimeSpan.FromMinutes(5) });
         builder.Services.AddSingleton(sp => new ClickHouseClient(
             sp.GetRequiredService<HttpClient>(), new Uri(sp.GetRequiredService<IOptions<ClickHouseOptions>>().Value.Url)));
         builder.Services.AddOptions<IntegrityOptions>().BindConfiguration(IntegrityOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<KafkaOptions>().BindConfiguration(KafkaOptions.Section);
         builder.Services.AddSingleton(sp => new ProjectionWorker(
             sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<ClickHouseClient>(),
             sp.GetRequiredService<IOptions<ProjectionOptions>>(), sp.GetRequiredService<IOptions<IntegrityOptions>>(),

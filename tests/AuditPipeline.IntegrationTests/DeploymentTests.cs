@@ -198,7 +198,7 @@ public sealed partial class DeploymentTests
         Assert.DoesNotContain("librdkafka-dev", dockerfile);
         foreach (var (project, dll) in new[]
                  {
-                     ("ingest/AuditPipeline.Ingest", "AuditPipeline.Ingest.dll"), ("projections/AuditPipeline.Projections", "AuditPipeline.Projections.dll"),
+                     ("ingest/AuditPipeline.Ingest", "AuditPipeline.Ingest.dll"), ("projections/AuditPipeline.ProjectionService", "AuditPipeline.ProjectionService.dll"),
                      ("detectors/AuditPipeline.DetectorService", "AuditPipeline.DetectorService.dll"), ("query-api/AuditPipeline.QueryApi", "AuditPipeline.QueryApi.dll"),
                      ("cli/auditctl", "auditctl.dll"),
                  })
