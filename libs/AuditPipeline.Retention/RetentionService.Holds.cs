@@ -1,10 +1,4 @@
-using AuditPipeline.Access;
-using System.Globalization;
 using AuditPipeline.Contracts;
-using AuditPipeline.EventStore;
-using AuditPipeline.Integrity;
-using AuditPipeline.Integrity.Evidence;
-using AuditPipeline.Integrity.Store;
 using Npgsql;
 using NpgsqlTypes;
 

@@ -1,12 +1,8 @@
-using AuditPipeline.Access;
-using System.Globalization;
 using AuditPipeline.Contracts;
-using AuditPipeline.EventStore;
 using AuditPipeline.Integrity;
 using AuditPipeline.Integrity.Evidence;
 using AuditPipeline.Integrity.Store;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace AuditPipeline.Retention;
 
