@@ -55,4 +55,15 @@ public interface IStreamWriter
     /// <exception cref="WrongExpectedVersionException">the stream is at another version (nothing written)</exception>
     /// <exception cref="EventIdConflictException">an event id is stored with other bytes (nothing written)</exception>
     Task<StreamAppendResult> AppendToStreamAsync(string streamId, ExpectedVersion expected, IReadOnlyList<NewStreamEvent> events, CancellationToken ct);
+
+    /// <summary>
+    /// Several streams in one transaction (a batch of API call records, one stream per principal): all
+    /// are written or none. Each stream appears once; its expected version is checked as above.
+    /// </summary>
+    /// <exception cref="WrongExpectedVersionException">a stream is at another version (nothing written)</exception>
+    /// <exception cref="EventIdConflictException">an event id is stored with other bytes (nothing written)</exception>
+    Task<IReadOnlyList<StreamAppendResult>> AppendToStreamsAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct);
 }
+
+/// <summary>Events for one stream, and the version it must be at.</summary>
+public sealed record StreamAppend(string StreamId, ExpectedVersion Expected, IReadOnlyList<NewStreamEvent> Events);

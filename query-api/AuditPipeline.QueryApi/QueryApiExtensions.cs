@@ -49,7 +49,7 @@ public static class QueryApiExtensions
         services.AddSingleton<ApiMetrics>();
         services.AddSingleton<CallRecordBuffer>();
         services.AddSingleton<AnonymousCalls>();
-        services.AddSingleton(sp => new CallRecordStore(sp.GetRequiredService<IEventStore>()));
+        services.AddSingleton(sp => new CallRecordStore(sp.GetRequiredService<IStreamWriter>()));
         services.AddHostedService<CallRecordWriter>();
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)

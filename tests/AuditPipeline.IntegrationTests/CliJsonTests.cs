@@ -3,6 +3,7 @@ using AuditPipeline.Contracts.Validation;
 using AuditPipeline.Emitter;
 using AuditPipeline.EventStore;
 using AuditPipeline.IntegrationTests.Infrastructure;
+using AuditPipeline.Projections;
 using AuditPipeline.Testing;
 using Xunit;
 
@@ -99,6 +100,52 @@ public sealed class CliJsonTests(PipelineFixture fx)
         {
             Assert.Contains($"  {link.GetProperty("kind").GetString(),-9} {link.GetProperty("id").GetString()}", whyText, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task Alerts_and_keys_with_json_give_the_rows_the_plain_lists_print()
+    {
+        var store = await fx.Postgres.CreateStoreAsync();
+        var incident = Guid.CreateVersion7();
+        await using (var detector = store.DataSource(ServiceRole.Detector))
+        {
+            await new AlertLog(detector, new PostgresEventStore(detector, TimeProvider.System))
+                .AppendAsync([TestScenarios.VolumeAlert(incident, "json-agent", DateTimeOffset.UtcNow.AddMinutes(-3))], default);
+        }
+        await using (var projector = store.DataSource(ServiceRole.Projector))
+        {
+            await new StoreSubscription(projector, ReadModelProjection.SubscriptionName, new ReadModelProjection(projector).HandleAsync,
+                new SubscriptionOptions { StopWhenCaughtUp = true }).RunAsync(default);
+        }
+
+        var (_, listText) = await fx.AuditctlAsync(store, "alerts", "list");
+        using var list = await JsonAsync(store, 0, "alerts", "list", "--json");
+        var row = Assert.Single(list.RootElement.EnumerateArray());
+        Assert.Equal(incident, row.GetProperty("incidentId").GetGuid());
+        Assert.Contains($"{incident}  {row.GetProperty("severity").GetString(),-8} {row.GetProperty("status").GetString(),-12}", listText, StringComparison.Ordinal);
+        Assert.Contains(row.GetProperty("title").GetString()!, listText, StringComparison.Ordinal);
+
+        using var show = await JsonAsync(store, 0, "alerts", "show", incident.ToString(), "--json");
+        Assert.Equal("json-agent", show.RootElement.GetProperty("agentId").GetString());
+        Assert.True(show.RootElement.GetProperty("open").GetBoolean());
+        var change = Assert.Single(show.RootElement.GetProperty("changes").EnumerateArray());
+        Assert.Equal("opened", change.GetProperty("change").GetString());
+        Assert.Equal("400 actions in a minute, expected about 5", change.GetProperty("summary").GetString());
+        Assert.Equal(JsonValueKind.Array, change.GetProperty("evidence").ValueKind);
+        var (missingExit, missingStdOut, _) = await fx.AuditctlStdOutAsync(store, "alerts", "show", Guid.CreateVersion7().ToString(), "--json");
+        Assert.True(missingExit == 1 && missingStdOut.Length == 0, $"exit {missingExit}: {missingStdOut}");
+
+        var (createExit, token, createText) = await fx.AuditctlStdOutAsync(store, "keys", "create", "--owner", "json@example.com", "--roles", "auditor", "--teams", "payments");
+        Assert.True(createExit == 0, createText);
+        var (_, keysText) = await fx.AuditctlAsync(store, "keys", "list");
+        using var keys = await JsonAsync(store, 0, "keys", "list", "--json");
+        var key = Assert.Single(keys.RootElement.EnumerateArray());
+        Assert.Equal("active", key.GetProperty("state").GetString());
+        Assert.Equal(["payments"], key.GetProperty("teams").EnumerateArray().Select(t => t.GetString()));
+        Assert.StartsWith($"{key.GetProperty("keyId").GetString()}  active   json@example.com  roles=auditor  teams=payments", keysText, StringComparison.Ordinal);
+        // Never a secret: neither the token nor anything named like one.
+        Assert.DoesNotContain(token.Trim()[^20..], keys.RootElement.GetRawText(), StringComparison.Ordinal);
+        Assert.DoesNotContain("hash", keys.RootElement.GetRawText(), StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>Runs auditctl and parses its stdout, which must be JSON alone (progress and messages go to stderr).</summary>

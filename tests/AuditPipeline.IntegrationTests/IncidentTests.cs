@@ -94,6 +94,34 @@ public sealed class IncidentTests(PipelineFixture fx)
     }
 
     [Fact]
+    public async Task Several_streams_in_one_append_are_written_together_or_not_at_all()
+    {
+        var store = await fx.Postgres.CreateStoreAsync();
+        await using var api = store.DataSource(ServiceRole.Api);
+        var writer = new PostgresEventStore(api, TimeProvider.System);
+        var (alice, bob) = (ApiCallRecorded.StreamOf("key-alice"), ApiCallRecorded.StreamOf("key-bob"));
+
+        var both = await writer.AppendToStreamsAsync(
+            [new StreamAppend(alice, ExpectedVersion.NoStream, [CallEvent(), CallEvent()]), new StreamAppend(bob, ExpectedVersion.Any, [CallEvent()])], default);
+        Assert.Equal([(alice, 2L, 2), (bob, 1L, 1)], both.Select(r => (r.StreamId, r.Version, r.Appended)));
+        Assert.All(both, r => Assert.Equal(3, r.Head.Value));
+
+        // One stale stream stops the whole append: bob's events are not written either.
+        var headBefore = await store.CountAsync("SELECT next_seq FROM audit.log_head");
+        await Assert.ThrowsAsync<WrongExpectedVersionException>(() => writer.AppendToStreamsAsync(
+            [new StreamAppend(bob, ExpectedVersion.Any, [CallEvent()]), new StreamAppend(alice, ExpectedVersion.Exactly(1), [CallEvent()])], default));
+        Assert.Equal(headBefore, await store.CountAsync("SELECT next_seq FROM audit.log_head"));
+        Assert.Equal(1, await store.CountAsync($"SELECT count(*) FROM audit.events WHERE stream_id = '{bob}'"));
+        await Assert.ThrowsAsync<ArgumentException>(() => writer.AppendToStreamsAsync(
+            [new StreamAppend(bob, ExpectedVersion.Any, [CallEvent()]), new StreamAppend(bob, ExpectedVersion.Any, [CallEvent()])], default));
+
+        await using var admin = store.AdminDataSource();
+        var report = await new ChainVerifier(admin).VerifyAsync(new VerifyScope(), default);
+        Assert.True(report.Intact, string.Join("\n", report.Breaks));
+        Assert.Equal(3, report.EventsChecked);
+    }
+
+    [Fact]
     public async Task The_incidents_read_model_equals_the_fold_of_the_store_and_again_after_a_rebuild()
     {
         var store = await fx.Postgres.CreateStoreAsync();
@@ -147,6 +175,12 @@ public sealed class IncidentTests(PipelineFixture fx)
     {
         public bool Equals(IncidentRow? x, IncidentRow? y) => x is not null && y is not null && Comparable(x) == Comparable(y);
         public int GetHashCode(IncidentRow obj) => Comparable(obj).GetHashCode(StringComparison.Ordinal);
+    }
+
+    private static NewStreamEvent CallEvent()
+    {
+        var id = Guid.CreateVersion7();
+        return new NewStreamEvent(id, ApiCallRecorded.TypeName, DateTimeOffset.UtcNow, Payload(id.ToString()));
     }
 
     private static NewStreamEvent Event()

@@ -34,19 +34,33 @@ internal static class AlertCommands
     {
         var all = new Option<bool>("--all") { Description = "Include recovered and resolved incidents" };
         var since = SinceHours();
-        var command = new Command("list", "Incidents, newest first: open ones unless --all") { all, since };
+        var command = new Command("list", "Incidents, newest first: open ones unless --all") { all, since, JsonOutput.Flag };
         command.SetAction((parse, ct) => CliRun.Guarded($"alerts {command.Name}", async () =>
         {
-            var source = CliSettings.AppDataSource();
+            if (parse.GetValue(since) <= 0)
+            {
+                Console.Error.WriteLine("--since-hours must be positive");
+                return 2;
+            }
+            await using var source = CliSettings.AppDataSource();
             var shown = await new IncidentReadModel(source).ListAsync(
                 new IncidentQuery(DateTimeOffset.UtcNow.AddHours(-parse.GetValue(since)), int.MaxValue) { OpenOnly = !parse.GetValue(all) }, ct);
+            if (parse.GetValue(JsonOutput.Flag))
+            {
+                JsonOutput.Write(shown);
+                return 0;
+            }
             Console.WriteLine($"{shown.Count} {(parse.GetValue(all) ? "" : "open ")}incidents");
+            var table = new ListOutput("Incident", "Severity", "State", "Since (UTC)", "Categories", "Title");
             foreach (var i in shown)
             {
                 var state = i.Status == "acknowledged" ? $"acknowledged by {i.AcknowledgedBy}" : i.Status;
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{i.IncidentId}  {i.Severity,-8} {state,-12} since {i.StartedAt:yyyy-MM-dd HH:mm}  [{string.Join(',', i.Categories)}]  {i.Title}"));
+                var startedAt = i.StartedAt.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
+                var categories = string.Join(',', i.Categories);
+                table.Add(string.Create(CultureInfo.InvariantCulture, $"{i.IncidentId}  {i.Severity,-8} {state,-12} since {startedAt}  [{categories}]  {i.Title}"),
+                    i.IncidentId.ToString(), i.Severity, state, startedAt, categories, i.Title);
             }
+            table.Write();
             return 0;
         }));
         return command;
@@ -55,13 +69,26 @@ internal static class AlertCommands
     private static Command Show()
     {
         var id = new Argument<Guid>("incident-id") { Description = "The incident id (from alerts list)" };
-        var command = new Command("show", "An incident's history and the evidence behind each change") { id, IgnoredSinceHours() };
+        var command = new Command("show", "An incident's history and the evidence behind each change") { id, IgnoredSinceHours(), JsonOutput.Flag };
         command.SetAction((parse, ct) => CliRun.Guarded($"alerts {command.Name}", async () =>
         {
             var incident = await FindAsync(Log(), parse.GetValue(id), ct);
             if (incident is null)
             {
                 return 1;
+            }
+            if (parse.GetValue(JsonOutput.Flag))
+            {
+                JsonOutput.Write(new
+                {
+                    incident.IncidentId, incident.Opened.Title, incident.Opened.AgentId, incident.Opened.Owner,
+                    Severity = WireNames.Of(incident.Severity), incident.Open, incident.Version,
+                    Changes = incident.Changes.Select(c => new
+                    {
+                        c.At, Change = WireNames.Of(c.Change), Severity = WireNames.Of(c.Severity), c.Actor, c.Summary, c.EventId, c.Evidence,
+                    }),
+                });
+                return 0;
             }
             Console.WriteLine($"incident {incident.Opened.IncidentId}: {incident.Opened.Title}");
             Console.WriteLine($"agent {incident.Opened.AgentId}, owner {incident.Opened.Owner ?? "(none)"}, severity {WireNames.Of(incident.Severity)}, {(incident.Open ? "open" : "closed")}");

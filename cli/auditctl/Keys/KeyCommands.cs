@@ -61,15 +61,31 @@ internal static class KeyCommands
 
     private static Command List()
     {
-        var command = new Command("list", "Every key: id, owner, roles, scope, state (never a secret)");
-        command.SetAction((_, ct) => CliRun.Guarded($"keys {command.Name}", async () =>
+        var command = new Command("list", "Every key: id, owner, roles, scope, state (never a secret)") { JsonOutput.Flag };
+        command.SetAction((parse, ct) => CliRun.Guarded($"keys {command.Name}", async () =>
         {
-            foreach (var k in await Store().ListAsync(ct))
+            var keys = await Store().ListAsync(ct);
+            var now = DateTimeOffset.UtcNow;
+            if (parse.GetValue(JsonOutput.Flag))
             {
-                var state = k.Unusable(DateTimeOffset.UtcNow) ?? "active";
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{k.KeyId}  {state,-8} {k.Owner}  roles={string.Join(',', k.Roles)}  teams={string.Join(',', k.Teams)}  owners={string.Join(',', k.Owners)}  created={k.CreatedAt:yyyy-MM-dd}{(k.ExpiresAt is { } e ? $"  expires={e:yyyy-MM-dd}" : "")}"));
+                // The key's record holds only a salted hash; this is everything else about it.
+                JsonOutput.Write(keys.Select(k => new
+                {
+                    k.KeyId, State = k.Unusable(now) ?? "active", k.Owner, k.Roles, k.Teams, k.Owners, k.Description, k.CreatedAt, k.ExpiresAt,
+                }));
+                return 0;
             }
+            var table = new ListOutput("Key", "State", "Owner", "Roles", "Teams", "Owners", "Created", "Expires");
+            foreach (var k in keys)
+            {
+                var state = k.Unusable(now) ?? "active";
+                var (roles, teams, owners) = (string.Join(',', k.Roles), string.Join(',', k.Teams), string.Join(',', k.Owners));
+                var created = k.CreatedAt.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+                var expires = k.ExpiresAt?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+                table.Add($"{k.KeyId}  {state,-8} {k.Owner}  roles={roles}  teams={teams}  owners={owners}  created={created}{(expires is null ? "" : $"  expires={expires}")}",
+                    k.KeyId, state, k.Owner, roles, teams, owners, created, expires ?? "");
+            }
+            table.Write("no keys");
             return 0;
         }));
         return command;

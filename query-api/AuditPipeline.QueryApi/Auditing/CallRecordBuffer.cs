@@ -40,4 +40,4 @@ public sealed class CallRecordBuffer
 }
 
 /// <summary>The store call records are appended to: the API's own (tests swap in an unreachable one).</summary>
-public sealed record CallRecordStore(IEventStore Store);
+public sealed record CallRecordStore(IStreamWriter Store);

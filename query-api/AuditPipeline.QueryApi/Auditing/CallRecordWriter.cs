@@ -24,7 +24,7 @@ public sealed class CallRecordWriter(CallRecordBuffer buffer, AnonymousCalls ano
     private static readonly TimeSpan ReportEvery = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(200);
 
-    private List<IncomingEvent> _pending = [];
+    private List<CallRecordEvent> _pending = [];
     private long _droppedReported;
     private DateTimeOffset _nextReport;
 
@@ -86,7 +86,7 @@ public sealed class CallRecordWriter(CallRecordBuffer buffer, AnonymousCalls ano
         }
     }
 
-    private async Task AppendAsync(List<IncomingEvent> events, CancellationToken ct)
+    private async Task AppendAsync(List<CallRecordEvent> events, CancellationToken ct)
     {
         var attempts = 0;
         var retry = RetryPolicies.Create(Backoff.UpTo(FirstRetryDelay, options.Value.CallRecordMaxRetryDelayMs),
@@ -106,7 +106,7 @@ public sealed class CallRecordWriter(CallRecordBuffer buffer, AnonymousCalls ano
             await retry.ExecuteAsync(async (CancellationToken token) =>
             {
                 attempts++;
-                await store.Store.AppendAsync(events, [], token);
+                await store.Store.AppendToStreamsAsync(ByStream(events), token);
             }, ct);
         }
         catch (Exception ex) when (!ct.IsCancellationRequested)
@@ -139,7 +139,7 @@ public sealed class CallRecordWriter(CallRecordBuffer buffer, AnonymousCalls ano
             try
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), clock);
-                await store.Store.AppendAsync(_pending, [], timeout.Token);
+                await store.Store.AppendToStreamsAsync(ByStream(_pending), timeout.Token);
                 metrics.Written(_pending.Count);
                 _pending = [];
             }
@@ -155,25 +155,24 @@ public sealed class CallRecordWriter(CallRecordBuffer buffer, AnonymousCalls ano
         ReportDrops();
     }
 
-    private void Take(List<IncomingEvent> events)
+    private void Take(List<CallRecordEvent> events)
     {
         while (events.Count < BatchSize && buffer.Reader.TryRead(out var call))
         {
             var payload = ContractJson.SerializeCanonical(call);
-            events.Add(new IncomingEvent(call.EventId, ApiCallRecorded.StreamOf(call.Principal.Replace(' ', '-')), ApiCallRecorded.TypeName, call.At, payload,
-                new SourceMessage(new SourcePosition("query-api", 0, 0), null, payload)));
+            events.Add(new CallRecordEvent(ApiCallRecorded.StreamOf(call.Principal.Replace(' ', '-')),
+                new NewStreamEvent(call.EventId, ApiCallRecorded.TypeName, call.At, payload)));
         }
     }
 
-    private void TakeSummary(List<IncomingEvent> events)
+    private void TakeSummary(List<CallRecordEvent> events)
     {
         if (anonymous.Take() is not { } summary)
         {
             return;
         }
         var payload = ContractJson.SerializeCanonical(summary);
-        events.Add(new IncomingEvent(summary.EventId, ApiCallsAggregated.Stream, ApiCallsAggregated.TypeName, summary.To, payload,
-            new SourceMessage(new SourcePosition("query-api", 0, 0), null, payload)));
+        events.Add(new CallRecordEvent(ApiCallsAggregated.Stream, new NewStreamEvent(summary.EventId, ApiCallsAggregated.TypeName, summary.To, payload)));
     }
 
     private void ReportDropsWhenDue()
@@ -196,5 +195,16 @@ public sealed class CallRecordWriter(CallRecordBuffer buffer, AnonymousCalls ano
         }
     }
 
+    /// <summary>
+    /// One append per batch, each principal's stream in it once. Call records are a log with one writer
+    /// (this API), not an aggregate read first, so any version will do.
+    /// </summary>
+    private static List<StreamAppend> ByStream(List<CallRecordEvent> events) =>
+        [.. events.GroupBy(e => e.StreamId, StringComparer.Ordinal)
+            .Select(g => new StreamAppend(g.Key, ExpectedVersion.Any, [.. g.Select(e => e.Event)]))];
+
     private static bool StoreUnavailable(Exception ex) => ex is NpgsqlException { IsTransient: true } or TimeoutException;
 }
+
+/// <summary>A call record on its way to the store: the principal's stream and the event.</summary>
+internal sealed record CallRecordEvent(string StreamId, NewStreamEvent Event);
