@@ -25,8 +25,13 @@ public sealed class AgentActionEmitter : IDisposable
     private readonly TimeProvider _clock;
     private readonly string _topic;
 
+    /// <param name="onKafkaError">
+    /// When given, librdkafka's own log lines are not printed and its errors (a broker that cannot be
+    /// reached, say) go here instead: for command-line tools, where one line beats a screenful.
+    /// </param>
     public AgentActionEmitter(string bootstrapServers, string topic = Topics.AgentActions,
-        ValidationLimits? limits = null, TimeProvider? clock = null, Action<ProducerConfig>? configure = null)
+        ValidationLimits? limits = null, TimeProvider? clock = null, Action<ProducerConfig>? configure = null,
+        Action<string>? onKafkaError = null)
     {
         var config = new ProducerConfig
         {
@@ -40,7 +45,12 @@ public sealed class AgentActionEmitter : IDisposable
             ClientId = "auditpipeline-emitter",
         };
         configure?.Invoke(config);
-        _producer = new ProducerBuilder<string, byte[]>(config).Build();
+        var builder = new ProducerBuilder<string, byte[]>(config);
+        if (onKafkaError is not null)
+        {
+            builder.SetLogHandler((_, _) => { }).SetErrorHandler((_, error) => onKafkaError(error.Reason));
+        }
+        _producer = builder.Build();
         _validator = new EventValidator(limits ?? new ValidationLimits());
         _clock = clock ?? TimeProvider.System;
         _topic = topic;

@@ -21,7 +21,7 @@ internal static class EmitCommand
                 return EmitMalformed(parse.GetValue(malformed));
             }
             var fleet = new SampleFleet(Positive(parse.GetValue(agents), "--agents"), parse.GetValue(seed));
-            using var emitter = new AgentActionEmitter(CliSettings.KafkaBootstrap());
+            using var emitter = CliKafka.Emitter("emit");
             for (var i = 0; i < Positive(parse.GetValue(count), "--count"); i++)
             {
                 var e = fleet.Next(fleet.Agents[i % fleet.Agents.Count], DateTimeOffset.UtcNow);
@@ -43,7 +43,7 @@ internal static class EmitCommand
             ("missing authorization.policy_id", valid.Replace("\"policy_id\":", "\"policy\":", StringComparison.Ordinal)),
             ("wrong type for schema_version", valid.Replace("\"schema_version\":1", "\"schema_version\":\"1\"", StringComparison.Ordinal)),
         ];
-        using var emitter = new AgentActionEmitter(CliSettings.KafkaBootstrap());
+        using var emitter = CliKafka.Emitter("emit");
         for (var i = 0; i < count; i++)
         {
             var (kind, body) = kinds[i % kinds.Length];

@@ -49,7 +49,7 @@ internal static class ScenarioCommand
         {
             Console.WriteLine($"injecting {incident.Kind} on {incident.AgentId} from {incident.Onset:HH:mm} to {incident.End:HH:mm} UTC");
         }
-        using var emitter = new AgentActionEmitter(CliSettings.KafkaBootstrap());
+        using var emitter = CliKafka.Emitter("scenario");
         long sent = 0, failed = 0;
         var clock = Stopwatch.StartNew();
         await CliProgress.RunAsync("simulate", "minutes", knownTotal: true, async progress =>

@@ -39,7 +39,7 @@ internal static class SimulateCommand
             var fleet = new SampleFleet(Positive(parse.GetValue(agents), "--agents"), parse.GetValue(seed), idPrefix: "sim-agent");
             var peakRate = parse.GetValue(rate) > 0 ? parse.GetValue(rate) : throw new ArgumentException("--rate must be positive");
             var seconds = Positive(parse.GetValue(duration), "--duration");
-            using var emitter = new AgentActionEmitter(CliSettings.KafkaBootstrap());
+            using var emitter = CliKafka.Emitter("simulate");
             long acknowledged = 0, failed = 0, sent = 0;
             var clock = Stopwatch.StartNew();
             await CliProgress.RunAsync("simulate", "s", knownTotal: true, async progress =>

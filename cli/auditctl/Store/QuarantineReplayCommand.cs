@@ -61,18 +61,19 @@ internal static class QuarantineReplayCommand
             var target = parse.GetValue(topic) ?? CliSettings.IngestTopic();
             await using var dataSource = CliSettings.AppDataSource();
             var dry = parse.GetValue(dryRun);
+            var warn = CliKafka.WarnOnce("replay");
             using var producer = dry ? null : new ProducerBuilder<byte[]?, byte[]>(CliSettings.Kafka().Apply(new ProducerConfig
             {
                 BootstrapServers = CliSettings.KafkaBootstrap(),
                 EnableIdempotence = true,
                 Acks = Acks.All,
                 ClientId = "auditctl-quarantine-replay",
-                MessageTimeoutMs = 60_000,
+                MessageTimeoutMs = CliKafka.DefaultMessageTimeoutMs,
             }))
                 // librdkafka's own log lines are for services; an operator gets one line when the broker
                 // cannot be reached, and the send's error when it gives up (message.timeout.ms).
                 .SetLogHandler((_, _) => { })
-                .SetErrorHandler(WarnOnce())
+                .SetErrorHandler((_, error) => warn(error.Reason))
                 .Build();
             var tally = await CliProgress.RunAsync("replay", "done", knownTotal: false,
                 progress => ReplayAsync(dataSource, producer, filter, max, target, who.Trim(), progress, ct));
@@ -82,18 +83,6 @@ internal static class QuarantineReplayCommand
             return tally.Refused > 0 ? 1 : 0;
         }));
         return command;
-    }
-
-    private static Action<IProducer<byte[]?, byte[]>, Error> WarnOnce()
-    {
-        var warned = 0;
-        return (_, error) =>
-        {
-            if (Interlocked.Exchange(ref warned, 1) == 0)
-            {
-                Console.Error.WriteLine($"replay: Kafka: {error.Reason}; still trying (Kafka:Client:message.timeout.ms)");
-            }
-        };
     }
 
     private sealed record Filter(string? Reason, long[] Ids, DateTimeOffset? Since, bool Again);
